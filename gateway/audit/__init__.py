@@ -1,0 +1,1 @@
+"""Audit trail: typed events, on-disk spool, shipping into ClickHouse."""

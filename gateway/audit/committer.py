@@ -1,0 +1,112 @@
+"""Group commit in front of a :class:`SpoolWriter`.
+
+Callers (async proxy hooks or plain threads) enqueue an event and wait until it
+is durable; one background thread writes everything queued and fsyncs once.
+Nothing is ever dropped: an event is either acknowledged durable or its caller
+gets ``SpoolError`` and must refuse the traffic it describes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from gateway.audit.events import AuditEvent
+from gateway.audit.spool import SpoolWriter, spool_bytes
+from gateway.errors import SpoolError
+
+_STOP = object()
+
+
+class GroupCommitter:
+    def __init__(self, writer: SpoolWriter, spool_dir: Path, *, max_bytes: int) -> None:
+        self._writer = writer
+        self._spool_dir = spool_dir
+        self._max_bytes = max_bytes
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._full_reason: str | None = None
+        self._size_checked = 0.0
+        self.commits = 0
+        self.events = 0
+        self._thread = threading.Thread(target=self._run, name="spool-commit", daemon=True)
+        self._thread.start()
+
+    # API ------------------------------------------------------------------
+
+    def check_capacity(self) -> None:
+        now = time.monotonic()
+        if now - self._size_checked > 0.5:
+            self._size_checked = now
+            used = spool_bytes(self._spool_dir)
+            self._full_reason = (
+                f"audit spool full ({used} of {self._max_bytes} bytes)"
+                if used >= self._max_bytes
+                else None
+            )
+        if self._full_reason:
+            raise SpoolError(self._full_reason)
+
+    def submit(self, event: AuditEvent) -> Future[None]:
+        self.check_capacity()
+        fut: Future[None] = Future()
+        self._queue.put((event.to_bytes(), fut))
+        return fut
+
+    def append_sync(self, event: AuditEvent, timeout: float = 30.0) -> None:
+        self.submit(event).result(timeout)
+
+    async def append(self, event: AuditEvent) -> None:
+        await asyncio.wrap_future(self.submit(event))
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._writer.close()
+
+    # Thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < 4096:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._commit(batch)  # type: ignore[arg-type]
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[bytes, Future[None]]]) -> None:
+        settle: Callable[[Future[None]], None]
+        try:
+            self._writer.write([payload for payload, _ in batch])
+        except SpoolError as exc:
+            self._full_reason = str(exc)
+            error = exc
+
+            def settle(fut: Future[None]) -> None:
+                fut.set_exception(SpoolError(str(error)))
+        else:
+            self.commits += 1
+            self.events += len(batch)
+
+            def settle(fut: Future[None]) -> None:
+                fut.set_result(None)
+
+        for _, fut in batch:
+            if not fut.done():
+                settle(fut)

@@ -1,0 +1,99 @@
+"""Typed, versioned audit events.
+
+Every event is a frozen model with ``schema_version``, a kebab-case ``kind`` and
+a stable ``code``. The schema only gains fields. ``EVENT_KINDS`` registers every
+kind; a test checks each is documented in docs/events.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.ids import uuid7
+
+SCHEMA_VERSION = 1
+
+# kind -> (code, default severity, one-line meaning)
+EVENT_KINDS: dict[str, tuple[str, str, str]] = {
+    "http-request": ("AL1000", "info", "A proxied HTTP request, allowed or denied."),
+    "http-stream-end": ("AL1001", "info", "A streamed response finished; final byte counts."),
+    "tunnel-refused": ("AL1002", "warning", "A non-HTTP tunnel or datagram flow was refused."),
+    "proxy-auth-failure": ("AL2000", "warning", "Missing, malformed or wrong task credentials."),
+    "task-refused": ("AL2001", "warning", "A killed or expired task tried to make a call."),
+    "component-start": ("AL3000", "info", "An Airlock component started."),
+    "component-restart": ("AL3001", "warning", "A crashed component was restarted."),
+    "component-stop": ("AL3002", "info", "An Airlock component stopped cleanly."),
+    "policy-loaded": ("AL3003", "info", "A new policy revision was published to OPA."),
+    "spool-corruption": ("AL3004", "high", "A damaged spool record was skipped."),
+}
+
+Decision = Literal["allow", "deny", ""]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditEvent(BaseModel):
+    """One audit record. Only redacted values ever go in here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    event_id: str = Field(default_factory=lambda: str(uuid7()))
+    ts: datetime = Field(default_factory=now_utc)
+    kind: str
+    code: str = ""
+    severity: str = ""
+    tenant: str = ""
+    agent: str = ""
+    task_id: str = ""
+    request_id: str = ""
+    session: str = ""
+    workflow: str = ""
+    method: str = ""
+    scheme: str = ""
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    query: str = ""
+    status: int = 0
+    decision: Decision = ""
+    rules: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    policy_revision: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    duration_ms: float = 0.0
+    client_addr: str = ""
+    gateway_id: str = ""
+    detail: dict[str, str] = Field(default_factory=dict)
+
+    def model_post_init(self, __context: object) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unregistered event kind {self.kind!r}")
+        code, severity, _ = EVENT_KINDS[self.kind]
+        if not self.code:
+            object.__setattr__(self, "code", code)
+        if not self.severity:
+            object.__setattr__(self, "severity", severity)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AuditEvent:
+        return cls.model_validate_json(raw)
+
+
+def clickhouse_row(event: AuditEvent, stream: str) -> dict[str, object]:
+    """The row shape of the ``events`` table (see gateway/audit/schema.py)."""
+    row = event.model_dump(mode="json")
+    row["ts"] = event.ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    row["detail"] = json.dumps(event.detail, sort_keys=True)
+    row["spool_stream"] = stream
+    return row

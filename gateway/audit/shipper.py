@@ -1,0 +1,165 @@
+"""Ship the spool into ClickHouse: resumable and idempotent.
+
+Per stream, ``cursor.json`` records the committed position and, while an insert
+is in flight, the exact pending batch (start, end). After a crash the pending
+batch is re-read byte for byte and re-inserted with the same deduplication
+token, so ClickHouse drops it if the first insert had landed: no loss, no
+duplicate. Fully shipped closed segments are deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.audit.events import AuditEvent, clickhouse_row
+from gateway.audit.spool import Position, fsync_dir, list_segments, read_records, segment_name
+from gateway.audit.store import AuditStore
+from gateway.errors import AirlockError
+
+log = logging.getLogger("airlock.shipper")
+
+
+@dataclass
+class Cursor:
+    committed: Position
+    pending: Position | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Cursor:
+        if not path.exists():
+            first = list_segments(path.parent)
+            return cls(Position(first[0] if first else 1, 0))
+        raw = json.loads(path.read_text())
+        pending = raw.get("pending")
+        return cls(Position(*raw["committed"]), Position(*pending) if pending else None)
+
+    def save(self, path: Path) -> None:
+        body = {
+            "committed": [self.committed.segment, self.committed.offset],
+            "pending": [self.pending.segment, self.pending.offset] if self.pending else None,
+        }
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(body, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+
+
+@dataclass
+class ShipperStats:
+    shipped: int = 0
+    batches: int = 0
+    failures: int = 0
+    corrupt_skips: int = 0
+    last_error: str = ""
+    last_ship: float = 0.0
+    lag_events: dict[str, int] = field(default_factory=dict)
+
+
+class Shipper:
+    def __init__(self, spool_dir: Path, store: AuditStore, *, batch_events: int = 5000) -> None:
+        self._spool_dir = spool_dir
+        self._store = store
+        self._batch = batch_events
+        self.stats = ShipperStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def streams(self) -> list[Path]:
+        if not self._spool_dir.exists():
+            return []
+        return sorted(p for p in self._spool_dir.iterdir() if p.is_dir())
+
+    def ship_once(self) -> int:
+        """Ship one batch from every stream; returns events shipped."""
+        return sum(self._ship_stream(stream) for stream in self.streams())
+
+    def drain(self, max_rounds: int = 1000) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            shipped = self.ship_once()
+            total += shipped
+            if not shipped:
+                break
+        return total
+
+    def _ship_stream(self, stream_dir: Path) -> int:
+        cursor_path = stream_dir / "cursor.json"
+        cursor = Cursor.load(cursor_path)
+        if cursor.pending is not None:  # re-ship exactly the batch that was in flight
+            result = read_records(stream_dir, cursor.committed, 1 << 30, until=cursor.pending)
+        else:
+            result = read_records(stream_dir, cursor.committed, self._batch)
+        if not result.payloads:
+            if result.end != cursor.committed:
+                cursor.committed = result.end
+                cursor.save(cursor_path)
+            return 0
+        end = result.end
+        if cursor.pending is None:
+            cursor.pending = end
+            cursor.save(cursor_path)
+        token = f"{stream_dir.name}:{cursor.committed}:{end}"
+        rows = b"".join(self._row(p, stream_dir.name) for p in result.payloads)
+        try:
+            self._store.insert_rows(rows, token)
+        except AirlockError as exc:
+            self.stats.failures += 1
+            self.stats.last_error = str(exc)
+            log.warning("shipping %s failed, will retry: %s", stream_dir.name, exc)
+            return 0
+        cursor.committed, cursor.pending = end, None
+        cursor.save(cursor_path)
+        self.stats.shipped += len(result.payloads)
+        self.stats.batches += 1
+        self.stats.corrupt_skips += result.corrupt_skips
+        self.stats.last_ship = time.time()
+        self._delete_shipped(stream_dir, end)
+        return len(result.payloads)
+
+    @staticmethod
+    def _row(payload: bytes, stream: str) -> bytes:
+        try:
+            event = AuditEvent.from_bytes(payload)
+        except ValueError:
+            log.error("undecodable spool record in %s kept as raw detail", stream)
+            event = AuditEvent(kind="spool-corruption", detail={"raw_bytes": str(len(payload))})
+        return json.dumps(clickhouse_row(event, stream)).encode() + b"\n"
+
+    def _delete_shipped(self, stream_dir: Path, upto: Position) -> None:
+        for number in list_segments(stream_dir):
+            if number < upto.segment:
+                (stream_dir / segment_name(number)).unlink(missing_ok=True)
+
+    # Background loop -------------------------------------------------------
+
+    def start(self, interval: float) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    shipped = self.ship_once()
+                except Exception as exc:  # keep shipping; report, never die silently
+                    self.stats.failures += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("shipper round failed")
+                    shipped = 0
+                if not shipped:
+                    self._stop.wait(interval)
+
+        self._thread = threading.Thread(target=loop, name="shipper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(30)
+        self.drain()
+

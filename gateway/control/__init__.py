@@ -1,0 +1,1 @@
+"""Control plane: tenants, agents, tasks, API keys (SQLAlchemy 2)."""

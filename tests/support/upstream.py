@@ -1,0 +1,130 @@
+"""``HttpsUpstream``: a loopback HTTP(S)/1.1 upstream with echo/stream routes.
+
+Routes
+  GET|HEAD /echo             JSON: method, path, query, headers (received)
+  POST|PUT|PATCH /echo       ... plus body_length and body_sha256
+  GET /bytes/N               N bytes of ``deterministic_bytes(N)``
+  GET /sse                   text/event-stream, 5 events 200 ms apart, flushed,
+                             no Content-Length, ``Connection: close``.
+                             Query: n=, interval= (seconds), chunked=1 (use
+                             chunked transfer-encoding and keep-alive instead)
+  GET /status/CODE           empty-ish response with that status
+  GET /redirect?to=URL       302 to URL
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from tests.support.httpbase import BaseHandler, LoopbackServer, RecordedRequest
+
+__all__ = ["HttpsUpstream", "RecordedRequest", "deterministic_bytes", "sse_event"]
+
+_BLOCK = 32
+
+
+def deterministic_bytes(n: int) -> bytes:
+    """``n`` pseudo-random but reproducible bytes (SHA-256 counter stream)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"airlock-upstream:%d" % counter).digest()
+        counter += 1
+    return bytes(out[:n])
+
+
+def sse_event(i: int) -> bytes:
+    """The ``i``-th event emitted by ``/sse`` (events are separated by a blank line)."""
+    return f"id: {i}\nevent: tick\ndata: {{\"seq\": {i}}}\n\n".encode()
+
+
+class _UpstreamHandler(BaseHandler):
+    def route(self) -> None:
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        if path == "/echo":
+            self._echo(path, parts.query, query)
+        elif path.startswith("/bytes/") and self.command in ("GET", "HEAD"):
+            try:
+                n = int(path.removeprefix("/bytes/"))
+            except ValueError:
+                self.send_bytes(400, b"bad length\n", "text/plain")
+                return
+            self.send_bytes(200, deterministic_bytes(max(n, 0)), "application/octet-stream")
+        elif path == "/sse" and self.command == "GET":
+            self._sse(query)
+        elif path.startswith("/status/"):
+            self.read_body()
+            try:
+                code = int(path.removeprefix("/status/"))
+            except ValueError:
+                code = 400
+            self.send_bytes(code, f"status {code}\n".encode(), "text/plain")
+        elif path == "/redirect":
+            target = query.get("to", ["/echo"])[0]
+            self.send_bytes(302, b"", "text/plain", {"Location": target})
+        else:
+            self.read_body()
+            self.send_bytes(404, b"not found\n", "text/plain")
+
+    def _echo(self, path: str, raw_query: str, query: dict[str, list[str]]) -> None:
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        doc: dict[str, object] = {
+            "method": self.command,
+            "path": path,
+            "raw_query": raw_query,
+            "query": query,
+            "headers": headers,  # lower-cased names, duplicates joined with ", "
+            "header_list": [[k, v] for k, v in self.headers.items()],
+        }
+        if self.command in ("POST", "PUT", "PATCH", "DELETE"):
+            body = self.read_body()
+            doc["body_length"] = len(body)
+            doc["body_sha256"] = hashlib.sha256(body).hexdigest()
+        self.send_bytes(200, json.dumps(doc, indent=1).encode(), "application/json")
+
+    def _sse(self, query: dict[str, list[str]]) -> None:
+        n = int(query.get("n", ["5"])[0])
+        interval = float(query.get("interval", ["0.2"])[0])
+        chunked = query.get("chunked", ["0"])[0] not in ("0", "", "false")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for i in range(n):
+                if i:
+                    time.sleep(interval)
+                data = sse_event(i)
+                if chunked:
+                    data = b"%x\r\n%s\r\n" % (len(data), data)
+                self.wfile.write(data)
+                self.wfile.flush()
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+
+class HttpsUpstream(LoopbackServer):
+    """Loopback upstream. ``HttpsUpstream(tls=ca)`` for HTTPS, ``tls=None`` for HTTP.
+
+    Attributes: ``url`` (https://localhost:PORT), ``ip_url``, ``port``,
+    ``requests`` (snapshot list of ``RecordedRequest(method, path, headers)``).
+    """
+
+    handler_class = _UpstreamHandler
