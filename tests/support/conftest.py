@@ -6,15 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.env import PROXY_VARS
+from tests.support.env import CA_OVERRIDE_VARS, PROXY_VARS
 from tests.support.tls import TestCA, make_ca
 from tests.support.upstream import HttpsUpstream
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients in these tests must go direct to loopback."""
-    for var in PROXY_VARS:
+    """Clients in these tests must go direct to loopback and trust only what they're told."""
+    for var in (*PROXY_VARS, *CA_OVERRIDE_VARS):
         monkeypatch.delenv(var, raising=False)
 
 

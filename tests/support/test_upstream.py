@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
+import subprocess
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import requests
 
+from tests.support.env import direct_env
 from tests.support.tls import TestCA
 from tests.support.upstream import HttpsUpstream, deterministic_bytes, sse_event
 
@@ -22,7 +27,7 @@ def session(support_ca: TestCA) -> requests.Session:
 
 
 @pytest.fixture
-def client(support_ca: TestCA) -> httpx.Client:
+def client(support_ca: TestCA) -> Iterator[httpx.Client]:
     with httpx.Client(verify=support_ca.client_context(), trust_env=False, timeout=10) as c:
         yield c
 
@@ -128,9 +133,21 @@ def test_sse_streams_httpx(https_upstream: HttpsUpstream, client: httpx.Client,
     _assert_spaced(arrivals)
 
 
-def test_tls_rejects_unknown_ca(https_upstream: HttpsUpstream) -> None:
+def test_tls_rejects_unknown_ca(https_upstream: HttpsUpstream,
+                                session: requests.Session) -> None:
     with httpx.Client(trust_env=False) as c:  # system trust store only
         with pytest.raises(httpx.ConnectError):
             c.get(f"{https_upstream.url}/echo")
     # the server survives a failed handshake
-    assert https_upstream.port > 0
+    assert session.get(f"{https_upstream.url}/status/200").status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_curl_direct(https_upstream: HttpsUpstream, support_ca: TestCA) -> None:
+    base = ["curl", "-sS", "--fail", "--noproxy", "*", "--cacert", str(support_ca.cert_path)]
+    out = subprocess.run([*base, "-H", "X-Probe: curl", f"{https_upstream.url}/echo"],
+                         capture_output=True, timeout=20, env=direct_env(), check=True)
+    assert json.loads(out.stdout)["headers"]["x-probe"] == "curl"
+    out = subprocess.run([*base, "-N", f"{https_upstream.url}/sse?interval=0.05"],
+                         capture_output=True, timeout=20, env=direct_env(), check=True)
+    assert out.stdout == b"".join(sse_event(i) for i in range(5))

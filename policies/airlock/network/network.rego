@@ -226,20 +226,20 @@ _private_ok(entry, true) if entry.allow_private == true
 
 default destination_private := false
 
-destination_private if private_address(host)
+destination_private if private_address(host, private_cidrs)
 
 destination_private if {
 	some address in addresses
-	private_address(address)
+	private_address(address, private_cidrs)
 }
 
 destination_private if host in private_names
 
 destination_private if endswith(host, ".localhost")
 
-private_address(address) if {
+private_address(address, cidrs) if {
 	is_ip(address)
-	some cidr in private_cidrs
+	some cidr in cidrs
 	net.cidr_contains(cidr, address)
 }
 

@@ -289,8 +289,9 @@ test_malformed_profile_data_denied if {
 
 test_missing_profiles_data_denied if {
 	inp := http("example.com", 443, "GET")
+	violations := network.deny with input as inp with data.airlock.profiles as "not an object"
+	{v.reason | some v in violations} == {"unknown_profile"}
 	network.allow == false with input as inp with data.airlock.profiles as "not an object"
-	denied_for(inp) == {"unknown_profile"} with data.airlock.profiles as "not an object"
 }
 
 test_destination_label if {

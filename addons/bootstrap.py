@@ -1,0 +1,23 @@
+"""Build the Airlock addon chain (order matters: identity before policy before audit)."""
+
+from __future__ import annotations
+
+from addons.audit import Audit
+from addons.correlation import Correlation
+from addons.drain import Drain
+from addons.identity import Identity
+from addons.policy import Policy
+from addons.tunnels import Tunnels
+from gateway.runtime import ProxyRuntime
+
+
+def build_addons(runtime: ProxyRuntime) -> list[object]:
+    identity = Identity(runtime)
+    return [
+        Drain(),
+        identity,
+        Correlation(),
+        Policy(runtime, identity),
+        Audit(runtime),
+        Tunnels(runtime),
+    ]

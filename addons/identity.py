@@ -1,0 +1,88 @@
+"""Identify the task behind every CONNECT and request (407 / 403 otherwise)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mitmproxy import connection, http
+
+from addons.state import challenge, describe, record, refuse
+from gateway.egress.verdict import refusal
+from gateway.identity.base import ConnectionFacts, IdentityRefused
+from gateway.identity.base import Identity as TaskIdentity
+from gateway.runtime import ProxyRuntime
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    identity: TaskIdentity
+    host: str
+    port: int
+
+
+class Identity:
+    def __init__(self, runtime: ProxyRuntime) -> None:
+        self._runtime = runtime
+        self.tunnels: dict[str, Tunnel] = {}
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        rec = record(flow)
+        rec.method, rec.host, rec.port = "CONNECT", flow.request.host, flow.request.port
+        rec.client_addr = _peer(flow)
+        identity = await self._identify(flow)
+        if identity is None:
+            from addons.audit import audit_now  # CONNECT refusals skip the response hook
+
+            await audit_now(self._runtime, flow, "proxy-auth-failure"
+                            if rec.status == 407 else "task-refused")  # fmt: skip
+            return
+        self.tunnels[flow.client_conn.id] = Tunnel(identity, flow.request.host, flow.request.port)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        describe(flow)
+        rec = record(flow)
+        rec.client_addr = _peer(flow)
+        tunnel = self.tunnels.get(flow.client_conn.id)
+        if tunnel is None:
+            identity = await self._identify(flow)
+            if identity is not None:
+                rec.task = identity.task
+            return
+        rec.task = tunnel.identity.task
+        flow.request.headers.pop("Proxy-Authorization", None)
+        status = rec.task.effective_status()
+        if status != "active":
+            refuse(flow, refusal(f"task_{status}", f"task {rec.task.task_id} is {status}"))
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        self.tunnels.pop(client.id, None)
+
+    def tunnel_target(self, flow: http.HTTPFlow) -> tuple[str, int] | None:
+        tunnel = self.tunnels.get(flow.client_conn.id)
+        return (tunnel.host, tunnel.port) if tunnel else None
+
+    async def _identify(self, flow: http.HTTPFlow) -> TaskIdentity | None:
+        peer = flow.client_conn.peername or ("", 0)
+        facts = ConnectionFacts(
+            proxy_authorization=flow.request.headers.pop("Proxy-Authorization", None),
+            client_host=str(peer[0]),
+            client_port=int(peer[1]),
+        )
+        try:
+            return await self._runtime.identity.resolve(facts)
+        except IdentityRefused as refused:
+            rec = record(flow)
+            if refused.challenge:
+                challenge(flow, refused.reason, refused.message)
+                rec.status = 407
+            else:
+                rule = "airlock.identity.task_not_active"
+                refuse(flow, refusal(refused.reason, refused.message, rule))
+                rec.status = 403
+                rec.task_hint = refused.task_id
+            rec.error = refused.reason
+            return None
+
+
+def _peer(flow: http.HTTPFlow) -> str:
+    return str(flow.client_conn.peername[0]) if flow.client_conn.peername else ""

@@ -1,0 +1,1 @@
+"""Egress decisions: the real destination, the policy verdict, the refusal body."""

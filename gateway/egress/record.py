@@ -1,0 +1,85 @@
+"""What the proxy knows about one request, and the audit event made from it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
+
+from gateway.audit.events import AuditEvent, now_utc
+from gateway.control.tasks import TaskInfo
+from gateway.egress.verdict import Verdict
+from gateway.ids import uuid7
+
+SENSITIVE_PARAMS = ("token", "key", "secret", "password", "passwd", "auth", "sig", "credential")
+
+
+def mask_query(query: str) -> str:
+    """Keep parameter names, mask values of parameters whose name looks secret."""
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    masked = [
+        (k, "[MASKED]" if any(s in k.lower() for s in SENSITIVE_PARAMS) else v) for k, v in pairs
+    ]
+    return urlencode(masked, safe="[]/:,")
+
+
+@dataclass
+class FlowRecord:
+    request_id: str = field(default_factory=lambda: str(uuid7()))
+    ts: datetime = field(default_factory=now_utc)
+    started: float = field(default_factory=time.monotonic)
+    task: TaskInfo | None = None
+    client_addr: str = ""
+    session: str = ""
+    workflow: str = ""
+    method: str = ""
+    scheme: str = ""
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    query: str = ""
+    verdict: Verdict | None = None
+    status: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    streamed: bool = False
+    error: str = ""
+    task_hint: str = ""  # a task id named by refused credentials
+
+    def event(self, kind: str, gateway_id: str, **detail: str) -> AuditEvent:
+        task, verdict = self.task, self.verdict
+        extra = {k: v for k, v in detail.items() if v}
+        if self.error:
+            extra["error"] = self.error
+        if self.streamed:
+            extra["streamed"] = "true"
+        return AuditEvent(
+            kind=kind,
+            ts=self.ts,
+            tenant=task.tenant if task else "",
+            agent=task.agent if task else "",
+            task_id=task.task_id if task else self.task_hint,
+            request_id=self.request_id,
+            session=self.session,
+            workflow=self.workflow,
+            method=self.method,
+            scheme=self.scheme,
+            host=self.host,
+            port=self.port,
+            path=self.path,
+            query=mask_query(self.query),
+            status=self.status,
+            decision=("allow" if verdict.allow else "deny") if verdict else "",
+            rules=verdict.rules if verdict else (),
+            reasons=verdict.reasons if verdict else (),
+            policy_revision=verdict.revision if verdict else "",
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            duration_ms=round((time.monotonic() - self.started) * 1000, 3),
+            client_addr=self.client_addr,
+            gateway_id=gateway_id,
+            detail=extra,
+        )

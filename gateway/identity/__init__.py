@@ -1,0 +1,1 @@
+"""Who made a call: resolvers map connection facts to a task."""

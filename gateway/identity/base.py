@@ -1,0 +1,45 @@
+"""The identity-resolver interface.
+
+Explicit proxy mode resolves from ``Proxy-Authorization``; transparent mode will
+add a resolver that maps the connection's source address to a sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.control.tasks import TaskInfo
+
+
+@dataclass(frozen=True)
+class ConnectionFacts:
+    proxy_authorization: str | None
+    client_host: str
+    client_port: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    task: TaskInfo
+
+
+class IdentityRefused(Exception):
+    """Not an AirlockError on purpose: it is an answer, not a fault.
+
+    ``challenge`` means the client should retry with credentials (HTTP 407);
+    otherwise the identity is known but may not act (HTTP 403).
+    """
+
+    def __init__(self, reason: str, message: str, *, challenge: bool, task_id: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.challenge = challenge
+        self.task_id = task_id
+
+
+class IdentityResolver(Protocol):
+    async def resolve(self, facts: ConnectionFacts) -> Identity:
+        """Return the identity or raise ``IdentityRefused``."""
+        ...

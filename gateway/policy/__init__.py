@@ -1,0 +1,1 @@
+"""Policy: bundle building, the OPA process and the decision client."""

@@ -1,0 +1,61 @@
+"""Factories that wire domain objects together for each process.
+
+Nothing is built at import time; each process calls one factory at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.audit.committer import GroupCommitter
+from gateway.audit.spool import SpoolWriter
+from gateway.config import Settings
+from gateway.control.db import make_engine, make_sessionmaker
+from gateway.control.keys import ApiKeyService
+from gateway.control.tasks import TaskService
+from gateway.egress.destination import Resolver
+from gateway.egress.verdict import Decider
+from gateway.identity.base import IdentityResolver
+from gateway.identity.proxy_auth import ProxyAuthResolver
+from gateway.policy.client import PolicyClient
+
+
+@dataclass
+class ControlPlane:
+    tasks: TaskService
+    keys: ApiKeyService
+
+
+def build_control_plane(settings: Settings) -> ControlPlane:
+    sessions = make_sessionmaker(make_engine(settings.control_db_url))
+    return ControlPlane(tasks=TaskService(sessions), keys=ApiKeyService(sessions))
+
+
+def open_spool(settings: Settings, stream: str) -> GroupCommitter:
+    writer = SpoolWriter(settings.spool_dir, stream, segment_bytes=settings.spool_segment_bytes)
+    return GroupCommitter(writer, settings.spool_dir, max_bytes=settings.spool_max_bytes)
+
+
+@dataclass
+class ProxyRuntime:
+    settings: Settings
+    identity: IdentityResolver
+    decider: Decider
+    spool: GroupCommitter
+    policy: PolicyClient
+
+    async def aclose(self) -> None:
+        await self.policy.aclose()
+        self.spool.close()
+
+
+def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRuntime:
+    control = build_control_plane(settings)
+    policy = PolicyClient(settings.effective_opa_url, settings.opa_timeout_ms)
+    return ProxyRuntime(
+        settings=settings,
+        identity=ProxyAuthResolver(control.tasks, cache_seconds=settings.identity_cache_seconds),
+        decider=Decider(policy, Resolver()),
+        spool=open_spool(settings, stream),
+        policy=policy,
+    )
