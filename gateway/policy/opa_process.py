@@ -44,5 +44,5 @@ bundles:
 def opa_command(binary: str, listen: str, config_file: Path) -> list[str]:
     return [
         binary, "run", "--server", "--addr", listen, "--config-file", str(config_file),
-        "--log-level", "error", "--disable-telemetry",
+        "--log-level", "error", "--skip-version-check",
     ]  # fmt: skip

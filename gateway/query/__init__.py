@@ -1,0 +1,1 @@
+"""Query service: FastAPI app over the audit store and control plane."""

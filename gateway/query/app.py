@@ -1,0 +1,118 @@
+"""The query API (FastAPI). Every error answers ``{"error": CODE, "message": TEXT}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway import __version__
+from gateway.audit.shipper import Shipper
+from gateway.audit.store import AuditStore
+from gateway.control.keys import ApiKeyService, Principal
+from gateway.errors import AirlockError, PermissionDeniedError
+from gateway.query.auth import require
+from gateway.query.events_query import EventFilter, build_query, page, parse_time
+from gateway.query.metrics import build_registry
+
+
+@dataclass
+class AppDeps:
+    store: AuditStore
+    keys: ApiKeyService
+    shipper: Shipper
+    spool_dir: Path
+
+
+class EventsPage(BaseModel):
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def create_app(deps: AppDeps) -> FastAPI:
+    app = FastAPI(title="Airlock query API", version=__version__)
+    app.state.deps = deps
+    registry = build_registry(lambda: deps.shipper.stats, deps.spool_dir)
+
+    @app.exception_handler(AirlockError)
+    async def _airlock_error(_: Request, exc: AirlockError) -> JSONResponse:
+        return error_response(exc.http_status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.get("/healthz")
+    def healthz() -> Health:
+        return Health(status="ok")
+
+    @app.get("/readyz", responses={503: {"description": "a dependency is down"}})
+    def readyz() -> JSONResponse:
+        store_ok = deps.store.ping()
+        body = Health(
+            status="ok" if store_ok else "unavailable",
+            checks={"clickhouse": "ok" if store_ok else "down",
+                    "shipper": deps.shipper.stats.last_error or "ok"},
+        )  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=200 if store_ok else 503)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/events")
+    def list_events(
+        principal: Annotated[Principal, Depends(require("viewer"))],
+        agent: str | None = None,
+        task_id: str | None = None,
+        host: str | None = None,
+        decision: str | None = None,
+        kind: str | None = None,
+        request_id: str | None = None,
+        tenant: str | None = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        to: str | None = None,
+        order: str = "desc",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: str | None = None,
+    ) -> EventsPage:
+        if tenant is not None and not principal.can_see(tenant):
+            raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
+        scope = tenant if tenant is not None else (
+            None if principal.tenant == "*" else principal.tenant
+        )  # fmt: skip
+        event_filter = EventFilter(
+            tenant=scope, agent=agent, task_id=task_id, host=host, decision=decision,
+            kind=kind, request_id=request_id,
+            since=parse_time(from_, "from") if from_ else None,
+            until=parse_time(to, "to") if to else None,
+            order=order, limit=limit, cursor=cursor,
+        )  # fmt: skip
+        sql, params = build_query(event_filter)
+        events, next_cursor = page(deps.store.query(sql, params), limit)
+        return EventsPage(events=events, next_cursor=next_cursor)
+
+    return app

@@ -1,0 +1,55 @@
+"""The store process: owns ClickHouse (chDB), ships the spool, serves the API.
+
+``python -m gateway.store_process`` (started by ``airlock up``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from gateway.audit.events import AuditEvent
+from gateway.audit.shipper import Shipper
+from gateway.audit.store import open_store
+from gateway.config import Settings, load_settings, parse_listen
+from gateway.query.app import AppDeps, create_app
+from gateway.runtime import build_control_plane, open_spool
+
+log = logging.getLogger("airlock.store")
+
+
+def serve(settings: Settings) -> int:
+    store = open_store(settings.clickhouse_url, settings.chdb_dir)
+    control = build_control_plane(settings)
+    spool = open_spool(settings, "store")
+    shipper = Shipper(settings.spool_dir, store, batch_events=settings.ship_batch_events)
+    spool.append_sync(
+        AuditEvent(kind="component-start", gateway_id=settings.gateway_id,
+                   detail={"component": "store", "backend": store.name})
+    )  # fmt: skip
+    shipper.drain()  # catch up before serving
+    shipper.start(settings.ship_interval_ms / 1000)
+    app = create_app(AppDeps(store, control.keys, shipper, settings.spool_dir))
+    host, port = parse_listen(settings.api_listen)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        spool.append_sync(
+            AuditEvent(kind="component-stop", gateway_id=settings.gateway_id,
+                       detail={"component": "store"})
+        )  # fmt: skip
+        spool.close()
+        shipper.stop()  # final drain, includes the stop event
+        store.close()
+    return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    return serve(load_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
