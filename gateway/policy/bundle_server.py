@@ -14,7 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from gateway.policy.bundle import Bundle, build_bundle, policy_files
+from gateway.policy.bundle import Bundle, build_bundle, git_revision, policy_files
 
 log = logging.getLogger("airlock.policy")
 BUNDLE_PATH = "/bundles/airlock.tar.gz"
@@ -29,7 +29,9 @@ class BundleSource:
         self._bundle: Bundle | None = None
 
     def _current_stamp(self) -> tuple[object, ...]:
-        stats = []
+        """Changes when any policy file or the git commit changes (a commit alone
+        turns a ``+dirty`` revision clean without touching a file)."""
+        stats: list[object] = [git_revision(self.policy_dir)]
         for path in policy_files(self.policy_dir):
             st = path.stat()
             stats.append((str(path), st.st_mtime_ns, st.st_size))
@@ -40,7 +42,7 @@ class BundleSource:
             stamp = self._current_stamp()
             if self._bundle is None or stamp != self._stamp:
                 bundle = build_bundle(self.policy_dir)
-                changed = self._bundle is None or bundle.digest != self._bundle.digest
+                changed = self._bundle is None or bundle.revision != self._bundle.revision
                 self._bundle, self._stamp = bundle, stamp
                 if changed:
                     log.info("policy revision %s built", bundle.revision)
@@ -80,7 +82,7 @@ def _make_handler(source: BundleSource) -> type[BaseHTTPRequestHandler]:
             except OSError as exc:
                 self.send_error(503, f"policy directory unreadable: {exc.strerror}")
                 return
-            etag = f'"{bundle.digest}"'
+            etag = f'"{bundle.revision}"'
             if self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
                 self.send_header("ETag", etag)
