@@ -33,8 +33,9 @@ class Identity:
         if identity is None:
             from addons.audit import audit_now  # CONNECT refusals skip the response hook
 
-            await audit_now(self._runtime, flow, "proxy-auth-failure"
-                            if rec.status == 407 else "task-refused")  # fmt: skip
+            await audit_now(
+                self._runtime, flow, "proxy-auth-failure" if rec.status == 407 else "task-refused"
+            )
             return
         self.tunnels[flow.client_conn.id] = Tunnel(identity, flow.request.host, flow.request.port)
 

@@ -7,7 +7,7 @@ from mitmproxy import http
 from addons.identity import Identity
 from addons.state import record, refuse
 from gateway.egress.destination import normalise_host, split_host_header
-from gateway.egress.verdict import RequestFacts, refusal
+from gateway.egress.verdict import RequestFacts, Verdict, refusal
 from gateway.errors import SpoolError
 from gateway.runtime import ProxyRuntime
 
@@ -48,7 +48,7 @@ class Policy:
         else:
             refuse(flow, verdict)
 
-    def _mismatch(self, flow: http.HTTPFlow, host: str):  # type: ignore[no-untyped-def]
+    def _mismatch(self, flow: http.HTTPFlow, host: str) -> Verdict | None:
         """The bytes must go where the tunnel, SNI and Host header all say."""
         target = self._identity.tunnel_target(flow)
         if target is not None and (normalise_host(target[0]), target[1]) != (

@@ -42,9 +42,14 @@ def challenge(flow: http.HTTPFlow, reason: str, message: str) -> None:
     flow.response = http.Response.make(
         407,
         json.dumps(
-            {"error": "proxy authentication required", "reason": reason, "message": message,
-             "rule": "airlock.identity.proxy_auth", "request_id": rec.request_id}
-        ).encode(),  # fmt: skip
+            {
+                "error": "proxy authentication required",
+                "reason": reason,
+                "message": message,
+                "rule": "airlock.identity.proxy_auth",
+                "request_id": rec.request_id,
+            }
+        ).encode(),
         {
             "Proxy-Authenticate": 'Basic realm="airlock"',
             "Content-Type": "application/json",

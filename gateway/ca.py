@@ -27,9 +27,11 @@ def ensure_ca(ca_dir: Path, common_name: str = "Airlock interception CA") -> Pat
         return cert_file
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Airlock")]
-    )  # fmt: skip
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Airlock"),
+        ]
+    )
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -42,12 +44,18 @@ def ensure_ca(ca_dir: Path, common_name: str = "Airlock interception CA") -> Pat
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
-        )  # fmt: skip
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )

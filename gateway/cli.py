@@ -54,13 +54,23 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.option("--policy-dir", type=click.Path(), help="Policy bundle directory.")
 @click.option("--opa-url", help="Use this OPA instead of starting one.")
 @click.pass_context
-def up(ctx: click.Context, proxy_listen: str | None, api_listen: str | None,
-       policy_dir: str | None, opa_url: str | None) -> None:  # fmt: skip
+def up(
+    ctx: click.Context,
+    proxy_listen: str | None,
+    api_listen: str | None,
+    policy_dir: str | None,
+    opa_url: str | None,
+) -> None:
     """Start OPA, the proxy and the store/API; Ctrl-C stops them cleanly."""
     from gateway.supervisor import Supervisor, child_env
 
-    settings = settings_from(ctx, proxy_listen=proxy_listen, api_listen=api_listen,
-                             policy_dir=policy_dir, opa_url=opa_url)  # fmt: skip
+    settings = settings_from(
+        ctx,
+        proxy_listen=proxy_listen,
+        api_listen=api_listen,
+        policy_dir=policy_dir,
+        opa_url=opa_url,
+    )
     init_home(settings)
     operator_key(settings, build_control_plane(settings))
     sup = Supervisor(settings, child_env(settings))
@@ -86,8 +96,9 @@ def task() -> None:
 
 def proxy_host(settings: Settings) -> str:
     host, port = settings.proxy_address()
-    public = settings.proxy_public_host or (socket.gethostname() if host in ("0.0.0.0", "::")
-                                            else host)  # fmt: skip
+    public = settings.proxy_public_host or (
+        socket.gethostname() if host in ("0.0.0.0", "::") else host
+    )
     return f"[{public}]:{port}" if ":" in public else f"{public}:{port}"
 
 
@@ -95,13 +106,22 @@ def task_output(settings: Settings, info: TaskInfo, token: str) -> dict[str, Any
     proxy_url = f"http://{info.task_id}:{token}@{proxy_host(settings)}"
     ca = str(settings.ca_cert_path)
     env = {
-        "HTTPS_PROXY": proxy_url, "HTTP_PROXY": proxy_url,
-        "https_proxy": proxy_url, "http_proxy": proxy_url,
-        "NO_PROXY": "", "no_proxy": "",
-        "SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "CURL_CA_BUNDLE": ca,
-        "NODE_EXTRA_CA_CERTS": ca, "GIT_SSL_CAINFO": ca, "PIP_CERT": ca,
-        "AWS_CA_BUNDLE": ca, "CARGO_HTTP_CAINFO": ca, "NPM_CONFIG_CAFILE": ca,
-    }  # fmt: skip
+        "HTTPS_PROXY": proxy_url,
+        "HTTP_PROXY": proxy_url,
+        "https_proxy": proxy_url,
+        "http_proxy": proxy_url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "CURL_CA_BUNDLE": ca,
+        "NODE_EXTRA_CA_CERTS": ca,
+        "GIT_SSL_CAINFO": ca,
+        "PIP_CERT": ca,
+        "AWS_CA_BUNDLE": ca,
+        "CARGO_HTTP_CAINFO": ca,
+        "NPM_CONFIG_CAFILE": ca,
+    }
     return {**info.as_dict(), "proxy_url": proxy_url, "ca_cert": ca, "env": env}
 
 
@@ -112,8 +132,9 @@ def task_output(settings: Settings, info: TaskInfo, token: str) -> dict[str, Any
 @click.option("--tenant", default="default", show_default=True, help="Tenant.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def task_create(ctx: click.Context, agent: str, profile: str, ttl: str, tenant: str,
-                as_json: bool) -> None:  # fmt: skip
+def task_create(
+    ctx: click.Context, agent: str, profile: str, ttl: str, tenant: str, as_json: bool
+) -> None:
     """Create a task; prints its proxy URL (with credentials) and sandbox env."""
     settings = settings_from(ctx)
     init_home(settings)
@@ -122,9 +143,13 @@ def task_create(ctx: click.Context, agent: str, profile: str, ttl: str, tenant: 
     )
     out = task_output(settings, info, token)
     exports = "\n".join(f"export {k}='{v}'" for k, v in out["env"].items() if v)
-    emit(out, as_json, f"Task {info.task_id} ({agent}, profile {profile}, "
-                       f"expires {info.expires_at:%Y-%m-%d %H:%M:%S}Z)\n"
-                       f"The token is shown once. Sandbox environment:\n{exports}")  # fmt: skip
+    emit(
+        out,
+        as_json,
+        f"Task {info.task_id} ({agent}, profile {profile}, "
+        f"expires {info.expires_at:%Y-%m-%d %H:%M:%S}Z)\n"
+        f"The token is shown once. Sandbox environment:\n{exports}",
+    )
 
 
 @task.command("list")
@@ -160,8 +185,12 @@ def task_kill(ctx: click.Context, task_id: str, as_json: bool) -> None:
     """Revoke a task at once: its next request is refused."""
     settings = settings_from(ctx)
     info = build_control_plane(settings).tasks.kill(task_id).as_dict()
-    emit(info, as_json, f"Task {task_id} is {info['status']} "
-                        f"(in effect within {settings.identity_cache_seconds:g}s).")  # fmt: skip
+    emit(
+        info,
+        as_json,
+        f"Task {task_id} is {info['status']} "
+        f"(in effect within {settings.identity_cache_seconds:g}s).",
+    )
 
 
 @main.group()
@@ -206,16 +235,33 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
 @click.option("--limit", default=50, show_default=True, help="Events to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def events(ctx: click.Context, agent: str | None, task_id: str | None, host: str | None,
-           decision: str | None, kind: str | None, since: str | None, until: str | None,
-           limit: int, as_json: bool) -> None:  # fmt: skip
+def events(
+    ctx: click.Context,
+    agent: str | None,
+    task_id: str | None,
+    host: str | None,
+    decision: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Query audit events through the running API (newest first)."""
     settings = settings_from(ctx)
     api_key = os.environ.get("AIRLOCK_API_KEY") or operator_key(
         settings, build_control_plane(settings)
     )
-    params = {"agent": agent, "task_id": task_id, "host": host, "decision": decision,
-              "kind": kind, "from": since, "to": until, "limit": limit}  # fmt: skip
+    params = {
+        "agent": agent,
+        "task_id": task_id,
+        "host": host,
+        "decision": decision,
+        "kind": kind,
+        "from": since,
+        "to": until,
+        "limit": limit,
+    }
     try:
         resp = httpx.get(
             f"{settings.api_url}/v1/events",

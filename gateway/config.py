@@ -148,6 +148,4 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "?"
-        raise ConfigError(
-            f"invalid setting {key}={first.get('input')!r}: {first['msg']}"
-        ) from None
+        raise ConfigError(f"invalid setting {key}={first.get('input')!r}: {first['msg']}") from None

@@ -26,9 +26,12 @@ def serve(settings: Settings) -> int:
     spool = open_spool(settings, "store")
     shipper = Shipper(settings.spool_dir, store, batch_events=settings.ship_batch_events)
     spool.append_sync(
-        AuditEvent(kind="component-start", gateway_id=settings.gateway_id,
-                   detail={"component": "store", "backend": store.name})
-    )  # fmt: skip
+        AuditEvent(
+            kind="component-start",
+            gateway_id=settings.gateway_id,
+            detail={"component": "store", "backend": store.name},
+        )
+    )
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
     app = create_app(AppDeps(store, control.keys, shipper, settings.spool_dir))
@@ -37,9 +40,10 @@ def serve(settings: Settings) -> int:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         spool.append_sync(
-            AuditEvent(kind="component-stop", gateway_id=settings.gateway_id,
-                       detail={"component": "store"})
-        )  # fmt: skip
+            AuditEvent(
+                kind="component-stop", gateway_id=settings.gateway_id, detail={"component": "store"}
+            )
+        )
         spool.close()
         shipper.stop()  # final drain, includes the stop event
         store.close()

@@ -80,9 +80,10 @@ class Supervisor:
                 Child("opa", opa_command(opa, self.settings.opa_listen, cfg), "opa")
             )
         self.children.append(
-            Child("store", [py, "-m", "gateway.store_process"],
-                  f"http:{self.settings.api_url}/readyz")
-        )  # fmt: skip
+            Child(
+                "store", [py, "-m", "gateway.store_process"], f"http:{self.settings.api_url}/readyz"
+            )
+        )
         host, port = self.settings.proxy_address()
         self.children.append(Child("proxy", [py, "-m", "addons.worker"], f"tcp:{host}:{port}"))
         for child in self.children:
@@ -161,8 +162,12 @@ class Supervisor:
         child.restarts += 1
         child.next_start = 0.0
         self._spawn(child)
-        self.audit("component-restart", component=child.name, exit_code=str(code),
-                   restarts=str(child.restarts))  # fmt: skip
+        self.audit(
+            "component-restart",
+            component=child.name,
+            exit_code=str(code),
+            restarts=str(child.restarts),
+        )
 
     def stop(self) -> None:
         for child in reversed(self.children):  # proxy, then store, then OPA

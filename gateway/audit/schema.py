@@ -13,12 +13,37 @@ from __future__ import annotations
 EVENTS_TABLE = "airlock_events"
 
 EVENT_COLUMNS = (
-    "schema_version", "event_id", "ts", "kind", "code", "severity", "tenant", "agent",
-    "task_id", "request_id", "session", "workflow", "method", "scheme", "host", "port",
-    "path", "query", "status", "decision", "rules", "reasons", "policy_revision",
-    "bytes_in", "bytes_out", "duration_ms", "client_addr", "gateway_id", "detail",
+    "schema_version",
+    "event_id",
+    "ts",
+    "kind",
+    "code",
+    "severity",
+    "tenant",
+    "agent",
+    "task_id",
+    "request_id",
+    "session",
+    "workflow",
+    "method",
+    "scheme",
+    "host",
+    "port",
+    "path",
+    "query",
+    "status",
+    "decision",
+    "rules",
+    "reasons",
+    "policy_revision",
+    "bytes_in",
+    "bytes_out",
+    "duration_ms",
+    "client_addr",
+    "gateway_id",
+    "detail",
     "spool_stream",
-)  # fmt: skip
+)
 
 EVENTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (

@@ -162,4 +162,3 @@ class Shipper:
         if self._thread:
             self._thread.join(30)
         self.drain()
-

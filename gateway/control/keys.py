@@ -40,9 +40,7 @@ class ApiKeyService:
         secret = secrets.token_urlsafe(32)
         with self._sessions.begin() as db:
             db.add(
-                ApiKey(
-                    id=key_id, tenant=tenant, role=role, name=name, key_hash=hash_token(secret)
-                )
+                ApiKey(id=key_id, tenant=tenant, role=role, name=name, key_hash=hash_token(secret))
             )
         return key_id, f"alk_{key_id}_{secret}"
 

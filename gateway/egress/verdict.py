@@ -69,9 +69,7 @@ class Decider:
         message = "; ".join(decision.messages) or (
             "allowed" if decision.allow else "denied by policy"
         )
-        return Verdict(
-            decision.allow, decision.reasons, decision.rules, message, decision.revision
-        )
+        return Verdict(decision.allow, decision.reasons, decision.rules, message, decision.revision)
 
 
 def deny_body(verdict: Verdict, request_id: str) -> bytes:

@@ -20,9 +20,7 @@ from gateway.ids import hash_token
 def parse_basic(header: str | None) -> tuple[str, str]:
     """(task_id, token) from a Basic credential, or raise IdentityRefused (407)."""
     if not header:
-        raise IdentityRefused(
-            "proxy_auth_required", "proxy credentials required", challenge=True
-        )
+        raise IdentityRefused("proxy_auth_required", "proxy credentials required", challenge=True)
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic" or not value:
         raise IdentityRefused(

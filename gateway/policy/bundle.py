@@ -52,8 +52,11 @@ def git_revision(policy_dir: Path) -> tuple[str | None, bool]:
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-C", str(policy_dir), *args],
-            capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")

@@ -1,20 +1,18 @@
 """Ask OPA for ``data.airlock.decision`` over its REST API (async, keep-alive).
 
-httpx is used rather than opa-python-client: one pooled ``AsyncClient`` keeps a
-warm connection to OPA and never blocks the proxy's event loop (see
-tests/perf/bench_opa_client.py for the measured difference). Any failure —
-refused, timed out, non-200, undefined result — raises ``PolicyUnavailableError``
-so the caller fails closed.
+Any failure (refused, timed out, non-200, undefined result) raises
+``PolicyUnavailableError`` so the caller fails closed. The transport is
+:mod:`gateway.policy.opa_http`; see its docstring for why not httpx.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from gateway.errors import PolicyUnavailableError
+from gateway.policy.opa_http import OpaHttp, OpaHttpError
 
 DECISION_PATH = "/v1/data/airlock/decision"
 
@@ -48,33 +46,25 @@ class Decision:
 class PolicyClient:
     def __init__(self, base_url: str, timeout_ms: int) -> None:
         self._timeout = timeout_ms / 1000
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(self._timeout),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            trust_env=False,
-        )
+        self._http = OpaHttp(base_url)
 
     async def decide(self, policy_input: dict[str, Any]) -> Decision:
         try:
-            resp = await self._client.post(
-                DECISION_PATH, params={"provenance": "true"}, json={"input": policy_input}
+            status, body = await asyncio.wait_for(
+                self._http.post_json(DECISION_PATH + "?provenance=true", {"input": policy_input}),
+                self._timeout,
             )
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise PolicyUnavailableError(
                 f"policy engine did not answer within {self._timeout * 1000:.0f} ms"
             ) from None
-        except httpx.HTTPError as exc:
+        except (OSError, asyncio.IncompleteReadError, OpaHttpError, ValueError) as exc:
             raise PolicyUnavailableError(
                 f"policy engine unreachable ({type(exc).__name__})"
             ) from None
-        if resp.status_code != 200:
-            raise PolicyUnavailableError(f"policy engine answered HTTP {resp.status_code}")
-        try:
-            body = resp.json()
-        except ValueError:
-            raise PolicyUnavailableError("policy engine answered invalid JSON") from None
+        if status != 200 or not isinstance(body, dict):
+            raise PolicyUnavailableError(f"policy engine answered HTTP {status}")
         return Decision.from_opa(body)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()

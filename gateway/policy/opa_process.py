@@ -43,6 +43,14 @@ bundles:
 
 def opa_command(binary: str, listen: str, config_file: Path) -> list[str]:
     return [
-        binary, "run", "--server", "--addr", listen, "--config-file", str(config_file),
-        "--log-level", "error", "--skip-version-check",
-    ]  # fmt: skip
+        binary,
+        "run",
+        "--server",
+        "--addr",
+        listen,
+        "--config-file",
+        str(config_file),
+        "--log-level",
+        "error",
+        "--skip-version-check",
+    ]

@@ -74,9 +74,11 @@ def create_app(deps: AppDeps) -> FastAPI:
         store_ok = deps.store.ping()
         body = Health(
             status="ok" if store_ok else "unavailable",
-            checks={"clickhouse": "ok" if store_ok else "down",
-                    "shipper": deps.shipper.stats.last_error or "ok"},
-        )  # fmt: skip
+            checks={
+                "clickhouse": "ok" if store_ok else "down",
+                "shipper": deps.shipper.stats.last_error or "ok",
+            },
+        )
         return JSONResponse(body.model_dump(), status_code=200 if store_ok else 503)
 
     @app.get("/metrics")
@@ -101,16 +103,25 @@ def create_app(deps: AppDeps) -> FastAPI:
     ) -> EventsPage:
         if tenant is not None and not principal.can_see(tenant):
             raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
-        scope = tenant if tenant is not None else (
-            None if principal.tenant == "*" else principal.tenant
-        )  # fmt: skip
+        scope = (
+            tenant
+            if tenant is not None
+            else (None if principal.tenant == "*" else principal.tenant)
+        )
         event_filter = EventFilter(
-            tenant=scope, agent=agent, task_id=task_id, host=host, decision=decision,
-            kind=kind, request_id=request_id,
+            tenant=scope,
+            agent=agent,
+            task_id=task_id,
+            host=host,
+            decision=decision,
+            kind=kind,
+            request_id=request_id,
             since=parse_time(from_, "from") if from_ else None,
             until=parse_time(to, "to") if to else None,
-            order=order, limit=limit, cursor=cursor,
-        )  # fmt: skip
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
         sql, params = build_query(event_filter)
         events, next_cursor = page(deps.store.query(sql, params), limit)
         return EventsPage(events=events, next_cursor=next_cursor)

@@ -24,7 +24,9 @@ def parse_time(value: str, name: str) -> datetime:
             return datetime.fromtimestamp(float(text), UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
-        raise InvalidRequestError(f"invalid {name} {value!r}: use ISO 8601 or epoch seconds") from None
+        raise InvalidRequestError(
+            f"invalid {name} {value!r}: use ISO 8601 or epoch seconds"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -79,9 +81,7 @@ def build_query(f: EventFilter) -> tuple[str, dict[str, Any]]:
     if f.cursor:
         ts, event_id = decode_cursor(f.cursor)
         op = "<" if f.order == "desc" else ">"
-        where.append(
-            f"(ts, event_id) {op} ({{cts:DateTime64(6, 'UTC')}}, toUUID({{cid:String}}))"
-        )
+        where.append(f"(ts, event_id) {op} ({{cts:DateTime64(6, 'UTC')}}, toUUID({{cid:String}}))")
         params["cts"], params["cid"] = ts, event_id
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     direction = "DESC" if f.order == "desc" else "ASC"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.audit.shipper import ShipperStats
@@ -18,7 +19,7 @@ class ShipperCollector(Collector):
         self._stats = stats
         self._spool_bytes = spool_dir_bytes
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         stats = self._stats()
         yield CounterMetricFamily(
             "airlock_events_shipped", "Audit events shipped into ClickHouse", value=stats.shipped
@@ -27,20 +28,22 @@ class ShipperCollector(Collector):
             "airlock_ship_failures", "Failed shipping attempts (retried)", value=stats.failures
         )
         yield CounterMetricFamily(
-            "airlock_spool_corrupt_skips", "Damaged spool tails skipped",
+            "airlock_spool_corrupt_skips",
+            "Damaged spool tails skipped",
             value=stats.corrupt_skips,
-        )  # fmt: skip
+        )
         yield GaugeMetricFamily(
-            "airlock_spool_bytes", "Bytes in the audit spool not yet deleted",
+            "airlock_spool_bytes",
+            "Bytes in the audit spool not yet deleted",
             value=self._spool_bytes(),
-        )  # fmt: skip
+        )
         since = time.time() - stats.last_ship if stats.last_ship else 0.0
         yield GaugeMetricFamily(
             "airlock_seconds_since_last_ship", "Seconds since the last shipped batch", value=since
         )
 
 
-def build_registry(stats: Callable[[], ShipperStats], spool_dir) -> CollectorRegistry:  # type: ignore[no-untyped-def]
+def build_registry(stats: Callable[[], ShipperStats], spool_dir: Path) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(ShipperCollector(stats, lambda: spool_bytes(spool_dir)))
     Gauge("airlock_up", "The store process is running", registry=registry).set(1)

@@ -25,68 +25,121 @@ def pypi(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def git_server(tmp_path_factory: pytest.TempPathFactory,
-               test_ca: TestCA) -> Iterator[GitHttpsServer]:  # fmt: skip
+def git_server(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[GitHttpsServer]:
     with GitHttpsServer(tmp_path_factory.mktemp("git"), test_ca) as server:
         yield server
 
 
-def test_pip_install_through_proxy(airlock: AirlockInstance, pypi: PypiHttpsServer,
-                                   tmp_path: Path, auditor_key: str) -> None:  # fmt: skip
-    airlock.add_profile("pip", [{"host": "localhost", "ports": [pypi.port],
-                                 "methods": ["GET"], "allow_private": True}])  # fmt: skip
+def test_pip_install_through_proxy(
+    airlock: AirlockInstance, pypi: PypiHttpsServer, tmp_path: Path, auditor_key: str
+) -> None:
+    airlock.add_profile(
+        "pip",
+        [{"host": "localhost", "ports": [pypi.port], "methods": ["GET"], "allow_private": True}],
+    )
     task = airlock.create_task("pip-agent", "pip")
     env = client_env(task)
     env["PIP_CONFIG_FILE"] = "/dev/null"
     target = tmp_path / "site"
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
-         "--index-url", pypi.index_url, "--target", str(target), PROBE_NAME],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            pypi.index_url,
+            "--target",
+            str(target),
+            PROBE_NAME,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     check = subprocess.run(
         [sys.executable, "-c", f"import {PROBE_MODULE} as m; print(m.VALUE)"],
-        env={**env, "PYTHONPATH": str(target)}, capture_output=True, text=True,
-    )  # fmt: skip
+        env={**env, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+    )
     assert check.stdout.strip() == "42"
     events = airlock.wait_events(
-        auditor_key, lambda ev: any(e["path"].endswith(".whl") for e in ev),
-        task_id=task["task_id"], kind="http-request",
-    )  # fmt: skip
+        auditor_key,
+        lambda ev: any(e["path"].endswith(".whl") for e in ev),
+        task_id=task["task_id"],
+        kind="http-request",
+    )
     assert all(e["decision"] == "allow" and e["policy_revision"] for e in events)
 
 
-def test_git_clone_through_proxy(airlock: AirlockInstance, git_server: GitHttpsServer,
-                                 tmp_path: Path, auditor_key: str) -> None:  # fmt: skip
-    airlock.add_profile("git", [{"host": "localhost", "ports": [git_server.port],
-                                 "methods": ["GET", "POST"], "allow_private": True}])  # fmt: skip
+def test_git_clone_through_proxy(
+    airlock: AirlockInstance, git_server: GitHttpsServer, tmp_path: Path, auditor_key: str
+) -> None:
+    airlock.add_profile(
+        "git",
+        [
+            {
+                "host": "localhost",
+                "ports": [git_server.port],
+                "methods": ["GET", "POST"],
+                "allow_private": True,
+            }
+        ],
+    )
     task = airlock.create_task("git-agent", "git")
     env = client_env(task)
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0")
     dest = tmp_path / "clone"
-    out = subprocess.run(["git", "clone", "-q", git_server.clone_url, str(dest)],
-                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        ["git", "clone", "-q", git_server.clone_url, str(dest)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
-    head = subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, env=env).stdout.strip()  # fmt: skip
+    head = subprocess.run(
+        ["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True, text=True, env=env
+    ).stdout.strip()
     assert head == git_server.head_sha
     events = airlock.wait_events(
-        auditor_key, lambda ev: any("git-upload-pack" in e["path"] for e in ev),
+        auditor_key,
+        lambda ev: any("git-upload-pack" in e["path"] for e in ev),
         task_id=task["task_id"],
-    )  # fmt: skip
+    )
     assert {e["decision"] for e in events if e["kind"] == "http-request"} == {"allow"}
 
 
 def test_git_push_refused_when_profile_is_read_only(
     airlock: AirlockInstance, git_server: GitHttpsServer, tmp_path: Path
 ) -> None:
-    airlock.add_profile("git-ro", [{"host": "localhost", "ports": [git_server.port],
-                                    "methods": ["GET"], "allow_private": True}])  # fmt: skip
+    airlock.add_profile(
+        "git-ro",
+        [
+            {
+                "host": "localhost",
+                "ports": [git_server.port],
+                "methods": ["GET"],
+                "allow_private": True,
+            }
+        ],
+    )
     task: dict[str, Any] = airlock.create_task("git-ro-agent", "git-ro")
     env = client_env(task)
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0")
-    out = subprocess.run(["git", "clone", "-q", git_server.clone_url, str(tmp_path / "c")],
-                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        ["git", "clone", "-q", git_server.clone_url, str(tmp_path / "c")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode != 0
     assert "403" in out.stderr

@@ -19,29 +19,57 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def task(airlock: AirlockInstance, upstream: HttpsUpstream,
-         plain_upstream: HttpsUpstream) -> dict[str, Any]:  # fmt: skip
-    airlock.add_profile("e2e", [
-        {"host": "localhost", "ports": [upstream.port], "methods": ["GET", "POST"],
-         "allow_private": True},
-        {"host": "127.0.0.1", "ports": [plain_upstream.port], "allow_private": True},
-    ])  # fmt: skip
+def task(
+    airlock: AirlockInstance, upstream: HttpsUpstream, plain_upstream: HttpsUpstream
+) -> dict[str, Any]:
+    airlock.add_profile(
+        "e2e",
+        [
+            {
+                "host": "localhost",
+                "ports": [upstream.port],
+                "methods": ["GET", "POST"],
+                "allow_private": True,
+            },
+            {"host": "127.0.0.1", "ports": [plain_upstream.port], "allow_private": True},
+        ],
+    )
     return airlock.create_task("e2e-agent", "e2e")
 
 
 def curl(task: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["curl", "-sS", "--max-time", "20", "-x", task["proxy_url"], "--cacert", task["ca_cert"],
-         *args], capture_output=True, text=True, env=client_env(task), timeout=30,
-    )  # fmt: skip
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "20",
+            "-x",
+            task["proxy_url"],
+            "--cacert",
+            task["ca_cert"],
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(task),
+        timeout=30,
+    )
 
 
 def test_task_create_prints_the_contract(task: dict[str, Any]) -> None:
     for key in ("task_id", "proxy_url", "ca_cert", "env"):
         assert task[key]
     assert task["proxy_url"].startswith(f"http://{task['task_id']}:")
-    for var in ("HTTPS_PROXY", "HTTP_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-                "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "PIP_CERT"):  # fmt: skip
+    for var in (
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "GIT_SSL_CAINFO",
+        "PIP_CERT",
+    ):
         assert task["env"][var], var
 
 
@@ -66,43 +94,69 @@ def test_curl_denied_host_gets_403_json(task: dict[str, Any], upstream: HttpsUps
 
 
 def test_method_not_in_profile_is_denied(task: dict[str, Any], upstream: HttpsUpstream) -> None:
-    out = curl(task, "-X", "DELETE", "-o", "/dev/null", "-w", "%{http_code}",
-               f"{upstream.url}/echo")  # fmt: skip
+    out = curl(
+        task, "-X", "DELETE", "-o", "/dev/null", "-w", "%{http_code}", f"{upstream.url}/echo"
+    )
     assert out.stdout == "403"
 
 
-def test_missing_credentials_get_407(task: dict[str, Any], airlock: AirlockInstance,
-                                     upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_missing_credentials_get_407(
+    task: dict[str, Any], airlock: AirlockInstance, upstream: HttpsUpstream
+) -> None:
     env = client_env(task)
     out = subprocess.run(
-        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_connect}", "-x", airlock.proxy_url,
-         "--cacert", task["ca_cert"], f"{upstream.url}/echo"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        [
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_connect}",
+            "-x",
+            airlock.proxy_url,
+            "--cacert",
+            task["ca_cert"],
+            f"{upstream.url}/echo",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.stdout == "407"
     plain = subprocess.run(
         ["curl", "-sS", "-i", "-x", airlock.proxy_url, "http://127.0.0.1:9/"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert " 407 " in plain.stdout.splitlines()[0]
     assert 'proxy-authenticate: basic realm="airlock"' in plain.stdout.lower()
 
 
-def test_wrong_token_gets_407(task: dict[str, Any], airlock: AirlockInstance,
-                              upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_wrong_token_gets_407(
+    task: dict[str, Any], airlock: AirlockInstance, upstream: HttpsUpstream
+) -> None:
     bad = f"http://{task['task_id']}:{'x' * 43}@127.0.0.1:{airlock.proxy_port}"
-    out = curl({**task, "proxy_url": bad}, "-o", "/dev/null", "-w", "%{http_connect}",
-               f"{upstream.url}/echo")  # fmt: skip
+    out = curl(
+        {**task, "proxy_url": bad},
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_connect}",
+        f"{upstream.url}/echo",
+    )
     assert out.stdout == "407"
 
 
-def test_requests_and_httpx_through_proxy(task: dict[str, Any], upstream: HttpsUpstream,
-                                          plain_upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_requests_and_httpx_through_proxy(
+    task: dict[str, Any], upstream: HttpsUpstream, plain_upstream: HttpsUpstream
+) -> None:
     proxies = {"https": task["proxy_url"], "http": task["proxy_url"]}
     with requests.Session() as s:
         s.trust_env = False
-        r = s.post(f"{upstream.url}/echo", data=b"x" * 5000, proxies=proxies,
-                   verify=task["ca_cert"])  # fmt: skip
+        r = s.post(
+            f"{upstream.url}/echo", data=b"x" * 5000, proxies=proxies, verify=task["ca_cert"]
+        )
         assert r.status_code == 200 and r.json()["body_length"] == 5000
         plain = s.get(f"{plain_upstream.ip_url}/echo", proxies=proxies)
         assert plain.status_code == 200
@@ -111,8 +165,15 @@ def test_requests_and_httpx_through_proxy(task: dict[str, Any], upstream: HttpsU
 
 
 def test_http2_to_client(task: dict[str, Any], upstream: HttpsUpstream) -> None:
-    out = curl(task, "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
-               f"{upstream.url}/echo")  # fmt: skip
+    out = curl(
+        task,
+        "--http2",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_version} %{http_code}",
+        f"{upstream.url}/echo",
+    )
     assert out.stdout == "2 200"
 
 
@@ -130,20 +191,28 @@ def test_sse_is_streamed_not_buffered(task: dict[str, Any], upstream: HttpsUpstr
 def test_correlation_headers_are_recorded_and_stripped(
     task: dict[str, Any], upstream: HttpsUpstream, airlock: AirlockInstance, auditor_key: str
 ) -> None:
-    out = curl(task, "-H", "X-Airlock-Session: conv-42", "-H", "X-Airlock-Workflow: run-7",
-               f"{upstream.url}/echo?corr=1")  # fmt: skip
+    out = curl(
+        task,
+        "-H",
+        "X-Airlock-Session: conv-42",
+        "-H",
+        "X-Airlock-Workflow: run-7",
+        f"{upstream.url}/echo?corr=1",
+    )
     seen = json.loads(out.stdout)["headers"]
     assert "x-airlock-session" not in seen and "x-airlock-workflow" not in seen
     events = airlock.wait_events(
-        auditor_key, lambda ev: any(e["query"] == "corr=1" for e in ev),
+        auditor_key,
+        lambda ev: any(e["query"] == "corr=1" for e in ev),
         task_id=task["task_id"],
-    )  # fmt: skip
+    )
     event = next(e for e in events if e["query"] == "corr=1")
     assert (event["session"], event["workflow"]) == ("conv-42", "run-7")
 
 
-def test_host_header_cannot_redirect_a_tunnel(task: dict[str, Any],
-                                              upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_host_header_cannot_redirect_a_tunnel(
+    task: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     out = curl(task, "-H", "Host: example.com", "-i", f"{upstream.url}/echo")
     assert " 403" in out.stdout and "mismatch" in out.stdout
 
@@ -155,15 +224,23 @@ def test_every_request_is_queryable_within_two_seconds(
     ids = []
     for path in ("/echo", "/status/404"):
         out = curl(task, "-D", "-", "-o", "/dev/null", f"{upstream.url}{path}?{marker}=1")
-        ids.append(next(line.split(":", 1)[1].strip() for line in out.stdout.splitlines()
-                        if line.lower().startswith("x-airlock-request-id")))  # fmt: skip
+        ids.append(
+            next(
+                line.split(":", 1)[1].strip()
+                for line in out.stdout.splitlines()
+                if line.lower().startswith("x-airlock-request-id")
+            )
+        )
     denied = curl(task, f"https://localhost:{upstream.port + 1}/?{marker}=1")
     ids.append(json.loads(denied.stdout)["request_id"])
     start = time.monotonic()
     events = airlock.wait_events(
-        auditor_key, lambda ev: {e["request_id"] for e in ev} >= set(ids), timeout=2.0,
-        task_id=task["task_id"], kind="http-request",
-    )  # fmt: skip
+        auditor_key,
+        lambda ev: {e["request_id"] for e in ev} >= set(ids),
+        timeout=2.0,
+        task_id=task["task_id"],
+        kind="http-request",
+    )
     assert time.monotonic() - start <= 2.0
     by_id = {e["request_id"]: e for e in events}
     assert [by_id[i]["decision"] for i in ids] == ["allow", "allow", "deny"]
@@ -174,18 +251,25 @@ def test_every_request_is_queryable_within_two_seconds(
         assert e["event_id"] and e["ts"].endswith("Z") and e["method"] == "GET"
 
 
-def test_killed_task_is_refused(airlock: AirlockInstance, upstream: HttpsUpstream,
-                                auditor_key: str) -> None:  # fmt: skip
+def test_killed_task_is_refused(
+    airlock: AirlockInstance, upstream: HttpsUpstream, auditor_key: str
+) -> None:
     victim = airlock.create_task("victim", "e2e")
-    assert curl(victim, "-o", "/dev/null", "-w", "%{http_code}",
-                f"{upstream.url}/echo").stdout == "200"  # fmt: skip
+    assert (
+        curl(victim, "-o", "/dev/null", "-w", "%{http_code}", f"{upstream.url}/echo").stdout
+        == "200"
+    )
     airlock.cli("task", "kill", victim["task_id"])
     time.sleep(0.5)  # identity cache in these tests: 0.2 s
-    out = curl(victim, "-o", "/dev/null", "-w", "%{http_connect} %{http_code}",
-               f"{upstream.url}/echo")  # fmt: skip
+    out = curl(
+        victim, "-o", "/dev/null", "-w", "%{http_connect} %{http_code}", f"{upstream.url}/echo"
+    )
     assert out.stdout.split()[0] == "403"
-    events = airlock.wait_events(auditor_key, lambda ev: any(
-        e["kind"] == "task-refused" for e in ev), task_id=victim["task_id"])  # fmt: skip
+    events = airlock.wait_events(
+        auditor_key,
+        lambda ev: any(e["kind"] == "task-refused" for e in ev),
+        task_id=victim["task_id"],
+    )
     assert any("task_killed" in e["reasons"] for e in events)
 
 
@@ -203,8 +287,9 @@ def test_upstream_with_untrusted_certificate_fails_closed(
 
     rogue_ca = make_ca(tmp_path_factory.mktemp("rogue"), common_name="Rogue CA")
     with HttpsUpstream(tls=rogue_ca) as rogue:
-        airlock.add_profile("rogue", [{"host": "localhost", "ports": [rogue.port],
-                                       "allow_private": True}])  # fmt: skip
+        airlock.add_profile(
+            "rogue", [{"host": "localhost", "ports": [rogue.port], "allow_private": True}]
+        )
         t = airlock.create_task("rogue-agent", "rogue")
         out = curl(t, "-o", "/dev/null", "-w", "%{http_code}", f"{rogue.url}/echo")
         assert out.stdout == "502"

@@ -41,8 +41,8 @@ PROTOS = ("http", "https")
 
 @dataclass(frozen=True)
 class Config:
-    requests: int = 2000  # throughput requests per scenario and protocol
-    latency_requests: int = 500  # sequential requests for p50/p99
+    requests: int = 1000  # throughput requests per scenario and protocol
+    latency_requests: int = 400  # sequential requests for p50/p99
     concurrency: int = 8  # keep-alive connections for the throughput phase
     warmup: int = 100  # sequential + concurrent warm-up requests, not measured
     scenarios: tuple[str, ...] = SCENARIOS
@@ -79,16 +79,15 @@ def _percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
 
 
-def measure(scenario: str, proto: str, target: Target, pids: dict[str, int],
-            cfg: Config) -> Result:  # fmt: skip
-    """Warm up, then the latency phase and the throughput phase, with CPU deltas."""
+def measure(scenario: str, proto: str, target: Target, pids: dict[str, int], cfg: Config) -> Result:
+    """Warm up; latency phase (sequential); throughput phase (concurrent) with CPU deltas."""
     result = Result(scenario, proto, expected=cfg.latency_requests + cfg.requests)
     try:
         if cfg.warmup:
             latency(target, cfg.warmup)
             throughput(target, cfg.warmup, cfg.concurrency)
-        before = {label: cpu_seconds(pid) for label, pid in pids.items()}
         times, statuses = latency(target, cfg.latency_requests)
+        before = {label: cpu_seconds(pid) for label, pid in pids.items()}
         tp = throughput(target, cfg.requests, cfg.concurrency)
         after = {label: cpu_seconds(pid) for label, pid in pids.items()}
     except Exception as e:  # report, keep benchmarking the other scenarios
@@ -101,9 +100,9 @@ def measure(scenario: str, proto: str, target: Target, pids: dict[str, int],
     times.sort()
     result.p50_ms = _percentile(times, 50) * 1000
     result.p99_ms = _percentile(times, 99) * 1000
-    measured = max(1, sum(statuses.values()))
+    loaded = max(1, sum(tp.statuses.values()))  # CPU is sampled around the loaded phase
     result.cpu_ms_per_request = {
-        label: (after[label] - before[label]) * 1000 / measured for label in pids
+        label: (after[label] - before[label]) * 1000 / loaded for label in pids
     }
     return result
 
@@ -113,8 +112,9 @@ def _no_proxy() -> Iterator[None]:
     yield None
 
 
-def _proxy_for(scenario: str, workdir: Path, ca: TestCA,
-               ports: list[int]) -> AbstractContextManager[Proxy | None]:  # fmt: skip
+def _proxy_for(
+    scenario: str, workdir: Path, ca: TestCA, ports: list[int]
+) -> AbstractContextManager[Proxy | None]:
     if scenario == "direct":
         return _no_proxy()
     if scenario == "mitmdump":
@@ -127,8 +127,9 @@ def _proxy_for(scenario: str, workdir: Path, ca: TestCA,
 def _target(proxy: Proxy | None, port: int, tls: bool, ca: TestCA) -> Target:
     if proxy is None:
         return Target(port=port, tls=tls, ca=ca.cert_path)
-    return Target(port=port, tls=tls, ca=proxy.ca, proxy=(proxy.host, proxy.port),
-                  proxy_auth=proxy.auth)  # fmt: skip
+    return Target(
+        port=port, tls=tls, ca=proxy.ca, proxy=(proxy.host, proxy.port), proxy_auth=proxy.auth
+    )
 
 
 def bench(cfg: Config) -> list[Result]:
@@ -174,17 +175,45 @@ def _num(v: float | None, fmt: str = "{:.3f}") -> str:
 
 
 def format_table(results: list[Result]) -> str:
-    head = ("scenario", "proto", "ok/total", "req/s", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms",
-            "proxy CPU ms/req", "OPA CPU ms/req", "store CPU ms/req")  # fmt: skip
+    head = (
+        "scenario",
+        "proto",
+        "ok/total",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "+p50 ms",
+        "+p99 ms",
+        "proxy CPU ms/req",
+        "OPA CPU ms/req",
+        "store CPU ms/req",
+    )
     rows = [head]
     for r in results:
         cpu = r.cpu_ms_per_request
-        rows.append((r.scenario, r.proto, f"{r.completed}/{r.expected}", _num(r.rps, "{:.0f}"),
-                     _num(r.p50_ms), _num(r.p99_ms), _num(r.added_p50_ms), _num(r.added_p99_ms),
-                     _num(cpu.get("proxy")), _num(cpu.get("opa")), _num(cpu.get("store"))))  # fmt: skip
+        rows.append(
+            (
+                r.scenario,
+                r.proto,
+                f"{r.completed}/{r.expected}",
+                _num(r.rps, "{:.0f}"),
+                _num(r.p50_ms),
+                _num(r.p99_ms),
+                _num(r.added_p50_ms),
+                _num(r.added_p99_ms),
+                _num(cpu.get("proxy")),
+                _num(cpu.get("opa")),
+                _num(cpu.get("store")),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in
-                       enumerate(zip(row, widths, strict=True))) for row in rows]  # fmt: skip
+    lines = [
+        "  ".join(
+            c.rjust(w) if i > 1 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
         for err in r.errors[:3]:
@@ -197,8 +226,12 @@ def format_table(results: list[Result]) -> str:
 def _document(cfg: Config, results: list[Result]) -> dict[str, object]:
     return {
         "config": asdict(cfg),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_1m_end": os.getloadavg()[0],
+        },
         "results": [{**asdict(r), "completed": r.completed, "ok": r.ok} for r in results],
     }
 
@@ -216,13 +249,24 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     for name in (*PROXY_VARS, *CA_OVERRIDE_VARS):  # clients must go where we tell them
         os.environ.pop(name, None)
-    cfg = Config(requests=a.requests, latency_requests=a.latency_requests,
-                 concurrency=a.concurrency, warmup=a.warmup,
-                 scenarios=tuple(a.scenario or SCENARIOS), protos=tuple(a.proto or PROTOS))  # fmt: skip
+    cfg = Config(
+        requests=a.requests,
+        latency_requests=a.latency_requests,
+        concurrency=a.concurrency,
+        warmup=a.warmup,
+        scenarios=tuple(a.scenario or SCENARIOS),
+        protos=tuple(a.proto or PROTOS),
+    )
+    load_before = os.getloadavg()[0]
     results = bench(cfg)
-    print(f"# {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"latency: {cfg.latency_requests} sequential requests on 1 connection; "
-          f"req/s: {cfg.requests} requests over {cfg.concurrency} connections (asyncio)")  # fmt: skip
+    print(
+        f"# {os.cpu_count()} CPUs, load avg (1 min) {load_before:.2f} before / "
+        f"{os.getloadavg()[0]:.2f} after; Python {platform.python_version()}"
+    )
+    print(
+        f"# latency: {cfg.latency_requests} sequential requests on 1 connection; "
+        f"req/s: {cfg.requests} requests over {cfg.concurrency} connections (asyncio)"
+    )
     print(format_table(results))
     if a.json:
         print(json.dumps(_document(cfg, results), indent=2))

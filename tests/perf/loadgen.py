@@ -57,15 +57,20 @@ class Target:
         if not (self.proxy and self.tls):
             return None
         authority = f"{HOST}:{self.port}"
-        return (f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n".encode()
-                + self._auth_header() + b"\r\n")  # fmt: skip
+        return (
+            f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n".encode()
+            + self._auth_header()
+            + b"\r\n"
+        )
 
     def request(self) -> bytes:
         authority = f"{HOST}:{self.port}"
         absolute = self.proxy is not None and not self.tls
         target = f"http://{authority}/bench" if absolute else "/bench"
-        head = (f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: airlock-bench\r\n"
-                "Accept: */*\r\n").encode()  # fmt: skip
+        head = (
+            f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: airlock-bench\r\n"
+            "Accept: */*\r\n"
+        ).encode()
         return head + (self._auth_header() if absolute else b"") + b"\r\n"
 
     def address(self) -> tuple[str, int]:
@@ -179,8 +184,7 @@ class ThroughputResult:
 async def _aopen(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     host, port = target.address()
     reader, writer = await asyncio.open_connection(host, port)
-    writer.transport.get_extra_info("socket").setsockopt(
-        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # fmt: skip
+    writer.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     connect = target.connect_request()
     if connect is not None:
         writer.write(connect)
@@ -191,8 +195,9 @@ async def _aopen(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWr
         ctx = target.ssl_context()
         if connect is None:
             writer.close()
-            reader, writer = await asyncio.open_connection(host, port, ssl=ctx,
-                                                           server_hostname=HOST)  # fmt: skip
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=ctx, server_hostname=HOST
+            )
         else:
             await writer.start_tls(ctx, server_hostname=HOST)
     return reader, writer

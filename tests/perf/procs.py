@@ -71,12 +71,22 @@ def bare_mitmdump(workdir: Path, upstream_ca: Path, timeout: float = 60) -> Iter
     confdir = workdir / "mitmdump-conf"
     confdir.mkdir(parents=True, exist_ok=True)
     port, log = free_port(), workdir / "mitmdump.log"
-    argv = [mitmdump_binary(), "--listen-host", "127.0.0.1", "--listen-port", str(port),
-            "--set", f"ssl_verify_upstream_trusted_ca={upstream_ca}",
-            "--set", f"confdir={confdir}", "-q"]  # fmt: skip
+    argv = [
+        mitmdump_binary(),
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        str(port),
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={upstream_ca}",
+        "--set",
+        f"confdir={confdir}",
+        "-q",
+    ]
     with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, env=direct_env(), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            argv, env=direct_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_listening(port, proc, log, timeout)
         ca = confdir / "mitmproxy-ca-cert.pem"
@@ -96,11 +106,17 @@ def bare_mitmdump(workdir: Path, upstream_ca: Path, timeout: float = 60) -> Iter
 @contextmanager
 def airlock_proxy(workdir: Path, upstream_ca: Path, ports: list[int]) -> Iterator[Proxy]:
     """A real ``airlock up`` with a ``bench`` profile allowing localhost:``ports``."""
-    instance = AirlockInstance(workdir / "airlock", upstream_ca=upstream_ca)
+    # The test harness shortens the identity cache to 0.2 s; benchmark the shipped default.
+    instance = AirlockInstance(
+        workdir / "airlock",
+        upstream_ca=upstream_ca,
+        extra_env={"AIRLOCK_IDENTITY_CACHE_SECONDS": "1.0"},
+    )
     try:
         instance.start()
-        instance.add_profile("bench", [{"host": "localhost", "ports": ports,
-                                        "allow_private": True}])  # fmt: skip
+        instance.add_profile(
+            "bench", [{"host": "localhost", "ports": ports, "allow_private": True}]
+        )
         task = instance.create_task("bench", "bench")
         url = urlsplit(task["proxy_url"])
         assert url.hostname and url.port, task["proxy_url"]
@@ -108,7 +124,12 @@ def airlock_proxy(workdir: Path, upstream_ca: Path, ports: list[int]) -> Iterato
         pids = {"proxy": children["proxy"], "opa": children["opa"]}
         if "store" in children:
             pids["store"] = children["store"]
-        yield Proxy(host=url.hostname, port=url.port, ca=Path(task["ca_cert"]),
-                    auth=f"{url.username}:{url.password}", pids=pids)  # fmt: skip
+        yield Proxy(
+            host=url.hostname,
+            port=url.port,
+            ca=Path(task["ca_cert"]),
+            auth=f"{url.username}:{url.password}",
+            pids=pids,
+        )
     finally:
         instance.stop()

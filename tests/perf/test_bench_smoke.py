@@ -18,9 +18,7 @@ def test_every_scenario_completes_all_requests_with_200() -> None:
     cfg = Config(requests=20, latency_requests=20, concurrency=2, warmup=2)
     results = bench(cfg)
     print(format_table(results))
-    assert [(r.scenario, r.proto) for r in results] == [
-        (s, p) for s in SCENARIOS for p in PROTOS
-    ]
+    assert [(r.scenario, r.proto) for r in results] == [(s, p) for s in SCENARIOS for p in PROTOS]
     for r in results:
         assert r.errors == [], (r.scenario, r.proto, r.errors)
         assert r.statuses == {200: 40}, (r.scenario, r.proto, r.statuses)

@@ -75,8 +75,11 @@ async def serve(http_port: int, https_port: int | None, cert: ServerCert | None)
     ports = [servers[0].sockets[0].getsockname()[1]]
     if cert is not None:
         ctx = server_context(cert)
-        servers.append(await asyncio.start_server(
-            _handle, "127.0.0.1", https_port or 0, ssl=ctx, limit=_MAX_HEAD))  # fmt: skip
+        servers.append(
+            await asyncio.start_server(
+                _handle, "127.0.0.1", https_port or 0, ssl=ctx, limit=_MAX_HEAD
+            )
+        )
         ports.append(servers[1].sockets[0].getsockname()[1])
     print("READY", *ports, flush=True)
     stop = asyncio.Event()
@@ -101,8 +104,9 @@ class FastUpstream:
         argv = [sys.executable, "-m", "tests.perf.upstream_fast"]
         if self.cert is not None:
             argv += ["--cert", str(self.cert[0]), "--key", str(self.cert[1])]
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=direct_env(), stdout=subprocess.PIPE,
-                                     text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            argv, cwd=REPO, env=direct_env(), stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         if not line or line[0] != "READY":
@@ -112,8 +116,9 @@ class FastUpstream:
         self.https_port = int(line[2]) if len(line) > 2 else 0
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -33,14 +33,29 @@ def free_port() -> int:
 
 def git(policy_dir: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-C", str(policy_dir), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         *args], check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "git",
+            "-C",
+            str(policy_dir),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 class AirlockInstance:
-    def __init__(self, root: Path, *, upstream_ca: Path | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        root: Path,
+        *,
+        upstream_ca: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.home = root / "home"
         self.policy_dir = root / "policies"
@@ -49,17 +64,19 @@ class AirlockInstance:
         git(self.policy_dir, "init", "-q")
         git(self.policy_dir, "add", "-A")
         git(self.policy_dir, "commit", "-qm", "policies under test")
-        self.env = direct_env({
-            "AIRLOCK_HOME": str(self.home),
-            "AIRLOCK_PROXY_LISTEN": f"127.0.0.1:{self.proxy_port}",
-            "AIRLOCK_API_LISTEN": f"127.0.0.1:{self.api_port}",
-            "AIRLOCK_OPA_LISTEN": f"127.0.0.1:{self.opa_port}",
-            "AIRLOCK_POLICY_DIR": str(self.policy_dir),
-            "AIRLOCK_GATEWAY_ID": "test-gw",
-            "AIRLOCK_IDENTITY_CACHE_SECONDS": "0.2",
-            **({"AIRLOCK_UPSTREAM_CA": str(upstream_ca)} if upstream_ca else {}),
-            **(extra_env or {}),
-        })  # fmt: skip
+        self.env = direct_env(
+            {
+                "AIRLOCK_HOME": str(self.home),
+                "AIRLOCK_PROXY_LISTEN": f"127.0.0.1:{self.proxy_port}",
+                "AIRLOCK_API_LISTEN": f"127.0.0.1:{self.api_port}",
+                "AIRLOCK_OPA_LISTEN": f"127.0.0.1:{self.opa_port}",
+                "AIRLOCK_POLICY_DIR": str(self.policy_dir),
+                "AIRLOCK_GATEWAY_ID": "test-gw",
+                "AIRLOCK_IDENTITY_CACHE_SECONDS": "0.2",
+                **({"AIRLOCK_UPSTREAM_CA": str(upstream_ca)} if upstream_ca else {}),
+                **(extra_env or {}),
+            }
+        )
         self.env["PATH"] = f"{REPO / '.bin'}:{self.env.get('PATH', '')}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "airlock.log"
@@ -69,9 +86,13 @@ class AirlockInstance:
     def start(self, timeout: float = 90) -> AirlockInstance:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "up"], cwd=REPO, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "gateway.cli", "up"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -122,13 +143,19 @@ class AirlockInstance:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=self.env,
-            capture_output=True, text=True, check=check, timeout=60,
-        )  # fmt: skip
+            [sys.executable, "-m", "gateway.cli", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
 
     def create_task(self, agent: str, profile: str, ttl: str = "1h") -> dict[str, Any]:
-        out = self.cli("task", "create", "--agent", agent, "--profile", profile,
-                       "--ttl", ttl, "--json")  # fmt: skip
+        out = self.cli(
+            "task", "create", "--agent", agent, "--profile", profile, "--ttl", ttl, "--json"
+        )
         return dict(json.loads(out.stdout))
 
     def api_key(self, role: str = "auditor", tenant: str = "*") -> str:
@@ -174,8 +201,12 @@ class AirlockInstance:
         return f"http://127.0.0.1:{self.proxy_port}"
 
     def events(self, key: str, **params: Any) -> dict[str, Any]:
-        resp = httpx.get(f"{self.api_url}/v1/events", params=params,
-                         headers={"Authorization": f"Bearer {key}"}, timeout=30)  # fmt: skip
+        resp = httpx.get(
+            f"{self.api_url}/v1/events",
+            params=params,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
         resp.raise_for_status()
         return dict(resp.json())
 
@@ -189,8 +220,13 @@ class AirlockInstance:
             if not cursor:
                 return out
 
-    def wait_events(self, key: str, predicate: Callable[[list[dict[str, Any]]], bool],
-                    timeout: float = 10, **params: Any) -> list[dict[str, Any]]:  # fmt: skip
+    def wait_events(
+        self,
+        key: str,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 10,
+        **params: Any,
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         events: list[dict[str, Any]] = []
         while time.monotonic() < deadline:

@@ -24,9 +24,16 @@ PROXY_VARS: tuple[str, ...] = tuple(
 
 #: Variables that silently replace the trust store chosen on a client's command line.
 CA_OVERRIDE_VARS: tuple[str, ...] = (
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-    "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_NO_VERIFY", "PIP_CERT",
-    "HTTPLIB2_CA_CERTS", "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
+    "GIT_SSL_NO_VERIFY",
+    "PIP_CERT",
+    "HTTPLIB2_CA_CERTS",
+    "NODE_EXTRA_CA_CERTS",
 )
 
 

@@ -39,13 +39,25 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> str:
+def run_git(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> str:
     """Run ``git -c user.name=... -c user.email=... <args>``; return stripped stdout."""
-    cmd = ["git", "-c", "user.name=Airlock Test", "-c", "user.email=test@example.invalid",
-           "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=env or git_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    cmd = [
+        "git",
+        "-c",
+        "user.name=Airlock Test",
+        "-c",
+        "user.email=test@example.invalid",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "commit.gpgsign=false",
+        *args,
+    ]
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env or git_env(), capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -80,21 +92,24 @@ class _GitHandler(BaseHandler):
                 "REMOTE_ADDR": str(self.client_address[0]),
             }
         )
-        for header, var in (("Content-Encoding", "HTTP_CONTENT_ENCODING"),
-                            ("Git-Protocol", "HTTP_GIT_PROTOCOL"),
-                            ("Accept", "HTTP_ACCEPT")):
+        for header, var in (
+            ("Content-Encoding", "HTTP_CONTENT_ENCODING"),
+            ("Git-Protocol", "HTTP_GIT_PROTOCOL"),
+            ("Accept", "HTTP_ACCEPT"),
+        ):
             if header in self.headers:
                 env[var] = self.headers[header]
-        proc = subprocess.run([owner.backend], input=body, env=env, capture_output=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [owner.backend], input=body, env=env, capture_output=True, timeout=120
+        )
         self._send_cgi(proc.stdout, proc.returncode, proc.stderr)
 
     def _send_cgi(self, out: bytes, rc: int, err: bytes) -> None:
         crlf, lf = out.find(b"\r\n\r\n"), out.find(b"\n\n")
         if crlf >= 0 and (lf < 0 or crlf <= lf):
-            head, body = out[:crlf], out[crlf + 4:]
+            head, body = out[:crlf], out[crlf + 4 :]
         elif lf >= 0:
-            head, body = out[:lf], out[lf + 2:]
+            head, body = out[:lf], out[lf + 2 :]
         else:
             msg = b"git http-backend failed (rc=%d): %s" % (rc, err[-500:])
             self.send_bytes(500, msg, "text/plain")

@@ -34,8 +34,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, handler: type[BaseHandler], ctx: ssl.SSLContext | None,
-                 owner: LoopbackServer) -> None:
+    def __init__(
+        self, handler: type[BaseHandler], ctx: ssl.SSLContext | None, owner: LoopbackServer
+    ) -> None:
         self.ssl_ctx, self.owner = ctx, owner
         super().__init__(("127.0.0.1", 0), handler)
 
@@ -64,6 +65,9 @@ class BaseHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 handler: records each request, then calls ``route()``."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; without TCP_NODELAY every
+    # keep-alive response waits ~40 ms for the peer's delayed ACK.
+    disable_nagle_algorithm = True
     timeout = 30  # idle keep-alive connections are dropped after this
     server: _Server
 
@@ -97,8 +101,13 @@ class BaseHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def send_bytes(self, status: int, body: bytes = b"", content_type: str | None = None,
-                   headers: dict[str, str] | None = None) -> None:
+    def send_bytes(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Send a complete response with ``Content-Length`` (keep-alive safe)."""
         self.send_response(status)
         if content_type:
@@ -118,8 +127,13 @@ class LoopbackServer:
 
     handler_class: type[BaseHandler] = BaseHandler
 
-    def __init__(self, tls: TestCA | ServerCert | None = None, *, host_name: str = "localhost",
-                 cert_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        tls: TestCA | ServerCert | None = None,
+        *,
+        host_name: str = "localhost",
+        cert_dir: Path | None = None,
+    ) -> None:
         """``tls``: a ``TestCA`` (a localhost cert is issued into ``cert_dir`` or a
         temp dir), an existing ``(cert_path, key_path)``, or ``None`` for plain HTTP."""
         self._tls, self._cert_dir, self.host_name = tls, cert_dir, host_name
@@ -137,16 +151,21 @@ class LoopbackServer:
         if isinstance(self._tls, TestCA):
             if self._cert_dir is None:
                 self._tmp = tempfile.mkdtemp(prefix="airlock-upstream-")
-            cert = self._tls.issue(Path(self._cert_dir or self._tmp or "."),
-                                   names=list(dict.fromkeys([self.host_name, "localhost"])),
-                                   stem=f"{type(self).__name__.lower()}-{id(self):x}")
+            cert = self._tls.issue(
+                Path(self._cert_dir or self._tmp or "."),
+                names=list(dict.fromkeys([self.host_name, "localhost"])),
+                stem=f"{type(self).__name__.lower()}-{id(self):x}",
+            )
             ctx = server_context(cert)
         elif self._tls is not None:
             ctx = server_context(self._tls)
         self._server = _Server(self.handler_class, ctx, self)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name=f"{type(self).__name__}:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"{type(self).__name__}:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -165,8 +184,9 @@ class LoopbackServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- addresses ---------------------------------------------------------

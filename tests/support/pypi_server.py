@@ -39,8 +39,12 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode()
 
 
-def build_wheel(dir: Path, name: str = PROBE_NAME, version: str = PROBE_VERSION,
-                module_source: str = "VALUE = 42\n") -> Path:
+def build_wheel(
+    dir: Path,
+    name: str = PROBE_NAME,
+    version: str = PROBE_VERSION,
+    module_source: str = "VALUE = 42\n",
+) -> Path:
     """Write a pure-Python ``py3-none-any`` wheel for ``name`` into ``dir``."""
     dir = Path(dir)
     dir.mkdir(parents=True, exist_ok=True)
@@ -57,11 +61,11 @@ def build_wheel(dir: Path, name: str = PROBE_NAME, version: str = PROBE_VERSION,
             "Requires-Python: >=3.8\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\n"
-            "Generator: airlock-tests\n"
-            "Root-Is-Purelib: true\n"
-            "Tag: py3-none-any\n"
-        ).encode(),
+            b"Wheel-Version: 1.0\n"
+            b"Generator: airlock-tests\n"
+            b"Root-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n"
+        ),
         f"{dist_info}/top_level.txt": f"{module}\n".encode(),
     }
     record_lines = [f"{path},{_record_hash(data)},{len(data)}" for path, data in files.items()]
@@ -100,8 +104,7 @@ class _PypiHandler(BaseHandler):
             else:
                 fname = owner.wheel_path.name
                 href = f"/files/{fname}#sha256={owner.wheel_sha256}"
-                link = (f'<a href="{html.escape(href)}" data-requires-python="&gt;=3.8">'
-                        f"{fname}</a>")
+                link = f'<a href="{html.escape(href)}" data-requires-python="&gt;=3.8">{fname}</a>'
                 self.send_bytes(200, _page(f"Links for {PROBE_NAME}", link), _HTML)
         elif path == f"/files/{owner.wheel_path.name}":
             self.send_bytes(200, owner.wheel_path.read_bytes(), "application/octet-stream")
@@ -111,7 +114,7 @@ class _PypiHandler(BaseHandler):
 
 def _page(title: str, body: str) -> bytes:
     return (
-        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\">"
+        '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
         f"<title>{html.escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
     ).encode()
 

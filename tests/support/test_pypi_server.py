@@ -18,8 +18,7 @@ from tests.support.tls import TestCA
 
 
 @pytest.fixture(scope="module")
-def pypi(support_ca: TestCA, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[PypiHttpsServer]:
+def pypi(support_ca: TestCA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiHttpsServer]:
     with PypiHttpsServer(tmp_path_factory.mktemp("pypi"), support_ca) as srv:
         yield srv
 
@@ -30,8 +29,11 @@ def test_wheel_layout(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         record = zf.read("airlock_probe_pkg-1.0.0.dist-info/RECORD").decode()
-    assert {"airlock_probe_pkg/__init__.py", "airlock_probe_pkg-1.0.0.dist-info/METADATA",
-            "airlock_probe_pkg-1.0.0.dist-info/WHEEL"} <= names
+    assert {
+        "airlock_probe_pkg/__init__.py",
+        "airlock_probe_pkg-1.0.0.dist-info/METADATA",
+        "airlock_probe_pkg-1.0.0.dist-info/WHEEL",
+    } <= names
     assert "airlock_probe_pkg-1.0.0.dist-info/RECORD,," in record
 
 
@@ -52,15 +54,33 @@ def test_pip_install_direct(pypi: PypiHttpsServer, support_ca: TestCA, tmp_path:
     target = tmp_path / "site"
     env = direct_env({"PIP_CONFIG_FILE": "/dev/null", "PIP_NO_INPUT": "1"})
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
-         "--index-url", pypi.index_url, "--cert", str(support_ca.cert_path),
-         "--no-cache-dir", "--target", str(target), PROBE_NAME],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--index-url",
+            pypi.index_url,
+            "--cert",
+            str(support_ca.cert_path),
+            "--no-cache-dir",
+            "--target",
+            str(target),
+            PROBE_NAME,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     check = subprocess.run(
         [sys.executable, "-c", "import airlock_probe_pkg as m; print(m.VALUE)"],
-        env={**env, "PYTHONPATH": str(target)}, capture_output=True, text=True, timeout=30,
+        env={**env, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert check.stdout.strip() == "42", check.stderr
     assert any(p.startswith("/files/") for _, p, _ in pypi.requests)

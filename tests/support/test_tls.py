@@ -25,7 +25,9 @@ def test_ca_and_server_cert_fields(tmp_path: Path) -> None:
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
     assert set(sans.get_values_for_type(x509.IPAddress)) == {
-        ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("::1"),
+    }
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.SERVER_AUTH in eku
     assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca

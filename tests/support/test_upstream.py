@@ -38,8 +38,7 @@ def test_url_shape(https_upstream: HttpsUpstream, http_upstream: HttpsUpstream) 
     assert http_upstream.url.startswith("http://localhost:")
 
 
-def test_echo_get_records_headers(https_upstream: HttpsUpstream,
-                                  session: requests.Session) -> None:
+def test_echo_get_records_headers(https_upstream: HttpsUpstream, session: requests.Session) -> None:
     https_upstream.clear_requests()
     r = session.get(f"{https_upstream.url}/echo?a=1&b=x", headers={"X-Probe": "yes"})
     assert r.status_code == 200
@@ -48,7 +47,7 @@ def test_echo_get_records_headers(https_upstream: HttpsUpstream,
     assert doc["query"] == {"a": ["1"], "b": ["x"]}
     assert doc["headers"]["x-probe"] == "yes"
     assert doc["headers"]["host"] == f"localhost:{https_upstream.port}"
-    (method, path, headers), = https_upstream.requests
+    ((method, path, headers),) = https_upstream.requests
     assert (method, path) == ("GET", "/echo?a=1&b=x")
     assert ("X-Probe", "yes") in headers
 
@@ -85,8 +84,7 @@ def test_status_and_redirect(https_upstream: HttpsUpstream, session: requests.Se
     for code in (200, 204, 403, 404, 500, 503):
         assert session.get(f"{https_upstream.url}/status/{code}").status_code == code
     target = f"{https_upstream.url}/echo?from=redirect"
-    r = session.get(f"{https_upstream.url}/redirect", params={"to": target},
-                    allow_redirects=False)
+    r = session.get(f"{https_upstream.url}/redirect", params={"to": target}, allow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == target
     r = session.get(f"{https_upstream.url}/redirect", params={"to": target})
     assert r.json()["query"] == {"from": ["redirect"]}
@@ -106,8 +104,9 @@ def _assert_spaced(arrivals: list[float]) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_sse_streams_requests(https_upstream: HttpsUpstream, session: requests.Session,
-                              chunked: bool) -> None:
+def test_sse_streams_requests(
+    https_upstream: HttpsUpstream, session: requests.Session, chunked: bool
+) -> None:
     url = f"{https_upstream.url}/sse" + ("?chunked=1" if chunked else "")
     arrivals, buf = [], b""
     with session.get(url, stream=True, timeout=10) as r:
@@ -122,8 +121,9 @@ def test_sse_streams_requests(https_upstream: HttpsUpstream, session: requests.S
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_sse_streams_httpx(https_upstream: HttpsUpstream, client: httpx.Client,
-                           chunked: bool) -> None:
+def test_sse_streams_httpx(
+    https_upstream: HttpsUpstream, client: httpx.Client, chunked: bool
+) -> None:
     url = f"{https_upstream.url}/sse" + ("?chunked=1" if chunked else "")
     arrivals = []
     with client.stream("GET", url) as r:
@@ -133,8 +133,7 @@ def test_sse_streams_httpx(https_upstream: HttpsUpstream, client: httpx.Client,
     _assert_spaced(arrivals)
 
 
-def test_tls_rejects_unknown_ca(https_upstream: HttpsUpstream,
-                                session: requests.Session) -> None:
+def test_tls_rejects_unknown_ca(https_upstream: HttpsUpstream, session: requests.Session) -> None:
     with httpx.Client(trust_env=False) as c:  # system trust store only
         with pytest.raises(httpx.ConnectError):
             c.get(f"{https_upstream.url}/echo")
@@ -145,9 +144,19 @@ def test_tls_rejects_unknown_ca(https_upstream: HttpsUpstream,
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_direct(https_upstream: HttpsUpstream, support_ca: TestCA) -> None:
     base = ["curl", "-sS", "--fail", "--noproxy", "*", "--cacert", str(support_ca.cert_path)]
-    out = subprocess.run([*base, "-H", "X-Probe: curl", f"{https_upstream.url}/echo"],
-                         capture_output=True, timeout=20, env=direct_env(), check=True)
+    out = subprocess.run(
+        [*base, "-H", "X-Probe: curl", f"{https_upstream.url}/echo"],
+        capture_output=True,
+        timeout=20,
+        env=direct_env(),
+        check=True,
+    )
     assert json.loads(out.stdout)["headers"]["x-probe"] == "curl"
-    out = subprocess.run([*base, "-N", f"{https_upstream.url}/sse?interval=0.05"],
-                         capture_output=True, timeout=20, env=direct_env(), check=True)
+    out = subprocess.run(
+        [*base, "-N", f"{https_upstream.url}/sse?interval=0.05"],
+        capture_output=True,
+        timeout=20,
+        env=direct_env(),
+        check=True,
+    )
     assert out.stdout == b"".join(sse_event(i) for i in range(5))

@@ -38,7 +38,7 @@ def deterministic_bytes(n: int) -> bytes:
 
 def sse_event(i: int) -> bytes:
     """The ``i``-th event emitted by ``/sse`` (events are separated by a blank line)."""
-    return f"id: {i}\nevent: tick\ndata: {{\"seq\": {i}}}\n\n".encode()
+    return f'id: {i}\nevent: tick\ndata: {{"seq": {i}}}\n\n'.encode()
 
 
 class _UpstreamHandler(BaseHandler):
