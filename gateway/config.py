@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     identity_cache_seconds: float = Field(default=1.0, ge=0, description="Task lookup cache.")
     spool_max_bytes: int = Field(default=1 << 30, gt=0, description="Spool size limit.")
     spool_segment_bytes: int = Field(default=16 << 20, gt=4096, description="Segment size.")
-    ship_interval_ms: int = Field(default=200, gt=0, description="Shipper poll interval.")
+    ship_interval_ms: int = Field(default=500, gt=0, description="Shipper poll interval.")
     ship_batch_events: int = Field(default=5000, gt=0, description="Events per insert.")
     drain_seconds: float = Field(default=10.0, ge=0, description="Shutdown drain time.")
     stream_bytes: int = Field(
