@@ -39,6 +39,7 @@ class GroupCommitter:
     # API ------------------------------------------------------------------
 
     def check_capacity(self) -> None:
+        """Raise SpoolError when the spool is over its limit or its disk failed."""
         now = time.monotonic()
         if now - self._size_checked > 0.5:
             self._size_checked = now
@@ -52,7 +53,12 @@ class GroupCommitter:
             raise SpoolError(self._full_reason)
 
     def submit(self, event: AuditEvent) -> Future[None]:
-        self.check_capacity()
+        """Queue an event; the size limit is not checked here on purpose.
+
+        ``check_capacity`` is admission control for *new* traffic. An event for
+        traffic already admitted must be recorded even past the limit; only a real
+        write failure (disk full, I/O error) refuses it.
+        """
         fut: Future[None] = Future()
         self._queue.put((event.to_bytes(), fut))
         return fut

@@ -101,5 +101,7 @@ def test_full_spool_refuses_instead_of_dropping(tmp_path: Path) -> None:
 
     time.sleep(0.6)
     with pytest.raises(SpoolError, match="audit spool full"):
-        committer.append_sync(AuditEvent(kind="http-request"))
+        committer.check_capacity()  # new traffic is refused ...
+    committer.append_sync(AuditEvent(kind="http-request"))  # ... admitted traffic is recorded
     committer.close()
+    assert len(read_records(tmp_path / "p", Position(1, 0), 10).payloads) == 2

@@ -35,7 +35,6 @@ def test_non_sqlite_url_gets_no_sqlite_pragmas() -> None:
     try:
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 0
-        assert engine.pool._pre_ping is True  # type: ignore[attr-defined]
     finally:
         engine.dispose()
 
