@@ -84,7 +84,12 @@ class ChdbStore:
 
 
 class ClickHouseServerStore:
-    """A ClickHouse server reached through clickhouse-connect (HTTP interface)."""
+    """A ClickHouse server reached through clickhouse-connect (HTTP interface).
+
+    A ``chdb:///path`` DSN selects clickhouse-connect's embedded chDB backend: the
+    same client code and SQL as against a server, which is how the tests exercise
+    this path on a machine without a ClickHouse server.
+    """
 
     name = "clickhouse"
 
@@ -92,7 +97,8 @@ class ClickHouseServerStore:
         import clickhouse_connect
 
         try:
-            self._client = clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+            extra = {} if dsn.startswith("chdb:") else {"autogenerate_session_id": False}
+            self._client = clickhouse_connect.get_client(dsn=dsn, **extra)
         except Exception as exc:
             raise StoreUnavailableError(f"cannot reach ClickHouse: {type(exc).__name__}") from None
         self._lock = threading.Lock()

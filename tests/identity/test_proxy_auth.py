@@ -198,4 +198,3 @@ async def test_cache_is_keyed_by_token(tasks: TaskService, task: tuple[TaskInfo,
     with pytest.raises(IdentityRefused) as refused:
         await resolver.resolve(facts(basic(f"{info.task_id}:{wrong}")))
     assert refused.value.reason == "proxy_auth_invalid"
-
