@@ -120,16 +120,19 @@ class Settings(BaseSettings):
     def effective_opa_url(self) -> str:
         if self.opa_url:
             return self.opa_url.rstrip("/")
-        host, port = parse_listen(self.opa_listen)
-        return f"http://{host}:{port}"
+        return http_url(*parse_listen(self.opa_listen))
 
     @property
     def api_url(self) -> str:
-        host, port = parse_listen(self.api_listen)
-        return f"http://{host}:{port}"
+        return http_url(*parse_listen(self.api_listen))
 
     def proxy_address(self) -> tuple[str, int]:
         return parse_listen(self.proxy_listen)
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, bracketing IPv6 literals."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def config_file() -> Path | None:

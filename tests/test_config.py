@@ -224,10 +224,6 @@ def test_api_url_from_api_listen() -> None:
     assert load_settings(api_listen="0.0.0.0:9000").api_url == "http://0.0.0.0:9000"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/config.py effective_opa_url/api_url do not re-bracket IPv6 hosts",
-)
 def test_effective_opa_url_brackets_ipv6_listen() -> None:
     settings = load_settings(opa_listen="[::1]:8181", api_listen="[::1]:8081")
     assert settings.effective_opa_url == "http://[::1]:8181"

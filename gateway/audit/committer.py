@@ -39,18 +39,25 @@ class GroupCommitter:
     # API ------------------------------------------------------------------
 
     def check_capacity(self) -> None:
-        """Raise SpoolError when the spool is over its limit or its disk failed."""
-        now = time.monotonic()
-        if now - self._size_checked > 0.5:
-            self._size_checked = now
-            used = spool_bytes(self._spool_dir)
-            self._full_reason = (
-                f"audit spool full ({used} of {self._max_bytes} bytes)"
-                if used >= self._max_bytes
-                else None
-            )
+        """Raise SpoolError when the spool is over its limit or its disk failed.
+
+        Reads a flag only: the commit thread measures the spool, so admission
+        control never touches the disk on the caller's (event loop's) thread.
+        """
         if self._full_reason:
             raise SpoolError(self._full_reason)
+
+    def _measure(self) -> None:
+        now = time.monotonic()
+        if now - self._size_checked < 0.25:
+            return
+        self._size_checked = now
+        used = spool_bytes(self._spool_dir)
+        self._full_reason = (
+            f"audit spool full ({used} of {self._max_bytes} bytes)"
+            if used >= self._max_bytes
+            else None
+        )
 
     def submit(self, event: AuditEvent) -> Future[None]:
         """Queue an event; the size limit is not checked here on purpose.
@@ -78,7 +85,11 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            self._measure()
+            try:
+                item = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
             if item is _STOP:
                 return
             batch = [item]
@@ -93,6 +104,7 @@ class GroupCommitter:
                     break
                 batch.append(nxt)
             self._commit(batch)  # type: ignore[arg-type]
+            self._measure()
             if stop:
                 return
 
@@ -101,7 +113,8 @@ class GroupCommitter:
         try:
             self._writer.write([payload for payload, _ in batch])
         except SpoolError as exc:
-            self._full_reason = str(exc)
+            self._full_reason = str(exc)  # refused until the next measurement says otherwise
+            self._size_checked = time.monotonic()
             error = exc
 
             def settle(fut: Future[None]) -> None:

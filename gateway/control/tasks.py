@@ -21,13 +21,13 @@ MAX_TTL = timedelta(days=30)
 
 def parse_ttl(text: str) -> timedelta:
     """``90s``, ``30m``, ``2h``, ``7d`` → timedelta (at most 30 days)."""
-    match = _TTL.match(text.strip())
+    match = _TTL.fullmatch(text.strip())
     if not match:
         raise InvalidRequestError(f"invalid ttl {text!r}: use a number and s, m, h or d, e.g. 2h")
-    ttl = timedelta(seconds=int(match[1]) * _UNITS[match[2]])
-    if not timedelta(0) < ttl <= MAX_TTL:
+    seconds = int(match[1]) * _UNITS[match[2]]
+    if not 0 < seconds <= MAX_TTL.total_seconds():
         raise InvalidRequestError(f"invalid ttl {text!r}: must be between 1s and 30d")
-    return ttl
+    return timedelta(seconds=seconds)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -35,7 +35,7 @@ def as_utc(value: datetime) -> datetime:
 
 
 def check_name(kind: str, value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise InvalidRequestError(
             f"invalid {kind} name {value!r}: letters, digits, '.', '_' and '-', up to 128"
         )

@@ -7,6 +7,8 @@ import ipaddress
 import socket
 import time
 
+import idna
+
 
 def normalise_host(host: str) -> str:
     """Lowercase, strip brackets and trailing dots, IDN → punycode, canonical IPs."""
@@ -14,9 +16,11 @@ def normalise_host(host: str) -> str:
     literal = ip_literal(host)
     if literal is not None:
         return literal
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
+    if host.isascii():
+        return host
+    try:  # IDNA 2008 / UTS 46, as browsers and curl do (not Python's IDNA 2003 codec)
+        return str(idna.encode(host, uts46=True).decode("ascii"))
+    except idna.IDNAError:
         return host
 
 

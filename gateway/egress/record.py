@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 from gateway.audit.events import AuditEvent, now_utc
 from gateway.control.tasks import TaskInfo
@@ -16,14 +17,20 @@ SENSITIVE_PARAMS = ("token", "key", "secret", "password", "passwd", "auth", "sig
 
 
 def mask_query(query: str) -> str:
-    """Keep parameter names, mask values of parameters whose name looks secret."""
+    """Keep parameter names, mask values of parameters whose name looks secret.
+
+    Both ``&`` and ``;`` separate parameters (some servers accept either).
+    """
     if not query:
         return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    masked = [
-        (k, "[MASKED]" if any(s in k.lower() for s in SENSITIVE_PARAMS) else v) for k, v in pairs
-    ]
-    return urlencode(masked, safe="[]/:,")
+    out = []
+    for part in re.split(r"[&;]", query):
+        name, sep, _ = part.partition("=")
+        decoded = unquote_plus(name).lower()
+        if sep and any(s in decoded for s in SENSITIVE_PARAMS):
+            part = f"{name}=[MASKED]"
+        out.append(part)
+    return "&".join(out)
 
 
 @dataclass

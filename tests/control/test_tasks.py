@@ -63,11 +63,6 @@ def test_parse_ttl_upper_bound_is_inclusive() -> None:
     assert parse_ttl(f"{int(MAX_TTL.total_seconds())}s") == MAX_TTL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/control/tasks.py parse_ttl: a huge number overflows timedelta "
-    "(OverflowError) instead of InvalidRequestError",
-)
 def test_parse_ttl_huge_number_is_invalid_request() -> None:
     with pytest.raises(InvalidRequestError):
         parse_ttl("99999999999999999999d")
@@ -89,11 +84,6 @@ def test_check_name_invalid(name: str) -> None:
         check_name("profile", name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/control/tasks.py _NAME uses '$', which also matches before a "
-    "trailing newline; use fullmatch or '\\Z'",
-)
 def test_check_name_rejects_trailing_newline() -> None:
     with pytest.raises(InvalidRequestError):
         check_name("agent", "agent\n")

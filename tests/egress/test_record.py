@@ -72,7 +72,14 @@ def test_mask_query_percent_encoded_name_is_still_masked() -> None:
     secret = new_token()
     masked = mask_query(f"%74oken={secret}")  # %74 is "t"
     assert secret not in masked
-    assert masked == "token=[MASKED]"
+    assert masked == "%74oken=[MASKED]"  # the name as sent, the value masked
+
+
+def test_mask_query_semicolon_separated_secret_is_masked() -> None:
+    secret = new_token()
+    masked = mask_query(f"x=1;token={secret}")
+    assert secret not in masked
+    assert masked == "x=1&token=[MASKED]"
 
 
 def test_mask_query_blank_values_kept() -> None:

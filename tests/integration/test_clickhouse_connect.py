@@ -51,7 +51,9 @@ def test_events_flow_through_clickhouse_connect(
     task = via_connect.create_task("cc-agent", "cc")
     key = via_connect.api_key("viewer")
     with httpx.Client(proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False) as c:
-        ids = [c.get(f"{upstream.url}/echo?i={i}").headers["x-airlock-request-id"] for i in range(5)]
+        ids = [
+            c.get(f"{upstream.url}/echo?i={i}").headers["x-airlock-request-id"] for i in range(5)
+        ]
     events = via_connect.wait_events(
         key, lambda ev: {e["request_id"] for e in ev} >= set(ids), task_id=task["task_id"]
     )

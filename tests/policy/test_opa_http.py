@@ -19,9 +19,7 @@ from gateway.policy.opa_http import MAX_BODY, OpaHttp, OpaHttpError
 HANG = None  # a scripted "answer" that never comes
 
 
-def http_response(
-    status: int = 200, body: bytes = b'{"result": true}', headers: str = ""
-) -> bytes:
+def http_response(status: int = 200, body: bytes = b'{"result": true}', headers: str = "") -> bytes:
     return (
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n{headers}\r\n"
@@ -252,4 +250,3 @@ async def test_stale_pooled_connection_is_replaced() -> None:
 def test_only_plain_http_urls_are_accepted(url: str) -> None:
     with pytest.raises(ValueError, match="http://host:port"):
         OpaHttp(url)
-
