@@ -97,8 +97,10 @@ class ClickHouseServerStore:
         import clickhouse_connect
 
         try:
-            extra = {} if dsn.startswith("chdb:") else {"autogenerate_session_id": False}
-            self._client = clickhouse_connect.get_client(dsn=dsn, **extra)
+            if dsn.startswith("chdb:"):
+                self._client = clickhouse_connect.get_client(dsn=dsn)
+            else:
+                self._client = clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
         except Exception as exc:
             raise StoreUnavailableError(f"cannot reach ClickHouse: {type(exc).__name__}") from None
         self._lock = threading.Lock()
