@@ -72,7 +72,7 @@ class Audit:
             return
         rec.status = flow.response.status_code
         rec.bytes_in = len(flow.response.raw_content or b"")
-        if not await audit_now(self._runtime, flow, "http-request"):
+        if not await audit_now(self._runtime, flow, rec.kind):
             self.unrecorded += 1
             verdict = refusal("audit_unavailable", "audit spool cannot record this request")
             flow.response = http.Response.make(

@@ -33,9 +33,7 @@ class Identity:
         if identity is None:
             from addons.audit import audit_now  # CONNECT refusals skip the response hook
 
-            await audit_now(
-                self._runtime, flow, "proxy-auth-failure" if rec.status == 407 else "task-refused"
-            )
+            await audit_now(self._runtime, flow, rec.kind)
             return
         self.tunnels[flow.client_conn.id] = Tunnel(identity, flow.request.host, flow.request.port)
 
@@ -49,11 +47,13 @@ class Identity:
             if identity is not None:
                 rec.task = identity.task
             return
-        rec.task = tunnel.identity.task
+        rec.task = await self._runtime.identity.refresh(tunnel.identity.task)
         flow.request.headers.pop("Proxy-Authorization", None)
         status = rec.task.effective_status()
         if status != "active":
-            refuse(flow, refusal(f"task_{status}", f"task {rec.task.task_id} is {status}"))
+            rec.kind = "task-refused"
+            rule = "airlock.identity.task_not_active"
+            refuse(flow, refusal(f"task_{status}", f"task {rec.task.task_id} is {status}", rule))
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.tunnels.pop(client.id, None)
@@ -75,11 +75,11 @@ class Identity:
             rec = record(flow)
             if refused.challenge:
                 challenge(flow, refused.reason, refused.message)
-                rec.status = 407
+                rec.status, rec.kind = 407, "proxy-auth-failure"
             else:
                 rule = "airlock.identity.task_not_active"
                 refuse(flow, refusal(refused.reason, refused.message, rule))
-                rec.status = 403
+                rec.status, rec.kind = 403, "task-refused"
                 rec.task_hint = refused.task_id
             rec.error = refused.reason
             return None

@@ -12,7 +12,6 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -28,7 +27,7 @@ class GroupCommitter:
         self._writer = writer
         self._spool_dir = spool_dir
         self._max_bytes = max_bytes
-        self._queue: queue.Queue[object] = queue.Queue()
+        self._queue: queue.Queue[object] = queue.Queue()  # (payload, waiter) or _STOP
         self._full_reason: str | None = None
         self._size_checked = 0.0
         self.commits = 0
@@ -74,7 +73,10 @@ class GroupCommitter:
         self.submit(event).result(timeout)
 
     async def append(self, event: AuditEvent) -> None:
-        await asyncio.wrap_future(self.submit(event))
+        """Wait until the event is durable. One loop wake-up settles a whole batch."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put((event.to_bytes(), fut))
+        await fut
 
     def close(self, timeout: float = 10.0) -> None:
         self._queue.put(_STOP)
@@ -108,24 +110,42 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[bytes, Future[None]]]) -> None:
-        settle: Callable[[Future[None]], None]
+    def _commit(self, batch: list[tuple[bytes, Waiter]]) -> None:
+        error: SpoolError | None = None
         try:
             self._writer.write([payload for payload, _ in batch])
         except SpoolError as exc:
             self._full_reason = str(exc)  # refused until the next measurement says otherwise
             self._size_checked = time.monotonic()
             error = exc
-
-            def settle(fut: Future[None]) -> None:
-                fut.set_exception(SpoolError(str(error)))
         else:
             self.commits += 1
             self.events += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, waiter in batch:
+            if isinstance(waiter, Future):
+                _settle(waiter, error)
+            else:
+                by_loop.setdefault(waiter.get_loop(), []).append(waiter)
+        for loop, waiters in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, waiters, error)
+            except RuntimeError:
+                pass  # that loop is closed: nobody is waiting any more
 
-            def settle(fut: Future[None]) -> None:
-                fut.set_result(None)
 
-        for _, fut in batch:
-            if not fut.done():
-                settle(fut)
+Waiter = Future[None] | asyncio.Future[None]
+
+
+def _settle(fut: Future[None] | asyncio.Future[None], error: SpoolError | None) -> None:
+    if fut.done():
+        return
+    if error is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(SpoolError(str(error)))
+
+
+def _settle_all(waiters: list[asyncio.Future[None]], error: SpoolError | None) -> None:
+    for fut in waiters:
+        _settle(fut, error)

@@ -118,6 +118,7 @@ class Shipper:
             return 0
         cursor.committed, cursor.pending = end, None
         cursor.save(cursor_path)
+        self.stats.last_error = ""
         self.stats.shipped += len(result.payloads)
         self.stats.batches += 1
         self.stats.corrupt_skips += result.corrupt_skips

@@ -55,6 +55,7 @@ class FlowRecord:
     streamed: bool = False
     error: str = ""
     task_hint: str = ""  # a task id named by refused credentials
+    kind: str = "http-request"  # or proxy-auth-failure / task-refused for identity refusals
 
     def event(self, kind: str, gateway_id: str, **detail: str) -> AuditEvent:
         task, verdict = self.task, self.verdict

@@ -43,3 +43,7 @@ class IdentityResolver(Protocol):
     async def resolve(self, facts: ConnectionFacts) -> Identity:
         """Return the identity or raise ``IdentityRefused``."""
         ...
+
+    async def refresh(self, task: TaskInfo) -> TaskInfo:
+        """The task's current state (a kill must reach connections opened before it)."""
+        ...

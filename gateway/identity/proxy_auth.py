@@ -11,8 +11,10 @@ import asyncio
 import base64
 import binascii
 import time
+from dataclasses import replace
 
 from gateway.control.tasks import TaskInfo, TaskService
+from gateway.errors import NotFoundError
 from gateway.identity.base import ConnectionFacts, Identity, IdentityRefused
 from gateway.ids import hash_token
 
@@ -45,6 +47,7 @@ class ProxyAuthResolver:
         self._tasks = tasks
         self._ttl = cache_seconds
         self._cache: dict[tuple[str, str], tuple[float, TaskInfo | None]] = {}
+        self._current: dict[str, tuple[float, TaskInfo]] = {}
 
     async def resolve(self, facts: ConnectionFacts) -> Identity:
         task_id, token = parse_basic(facts.proxy_authorization)
@@ -62,6 +65,21 @@ class ProxyAuthResolver:
                 task_id=task.task_id,
             )
         return Identity(task=task)
+
+    async def refresh(self, task: TaskInfo) -> TaskInfo:
+        """Re-read a task's status (cached like logins), e.g. for an open tunnel."""
+        now = time.monotonic()
+        hit = self._current.get(task.task_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        try:
+            current = await asyncio.to_thread(self._tasks.get, task.task_id)
+        except NotFoundError:
+            current = replace(task, status="killed")  # deleted: treat as revoked
+        if len(self._current) > 10_000:
+            self._current.clear()
+        self._current[task.task_id] = (now, current)
+        return current
 
     async def _lookup(self, task_id: str, token: str) -> TaskInfo | None:
         key = (task_id, hash_token(token))

@@ -32,8 +32,9 @@ class Decision:
             raise PolicyUnavailableError("policy returned no decision (is a bundle loaded?)")
         bundles = body.get("provenance", {}).get("bundles", {})
         revision = bundles.get("airlock", {}).get("revision") or next(
-            (b.get("revision", "") for b in bundles.values()), "unknown"
+            (b["revision"] for b in bundles.values() if b.get("revision")), ""
         )
+        revision = revision or "unknown"  # an external OPA without a bundle revision
         return cls(
             allow=result["allow"],
             reasons=tuple(str(r) for r in result.get("reasons", ())),

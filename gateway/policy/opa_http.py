@@ -46,11 +46,23 @@ class OpaHttp:
             f"POST {self._prefix}{path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
-        conn = self._idle.pop() if self._idle else await self._connect()
+        reused = bool(self._idle)
+        conn = self._idle.pop() if reused else await self._connect()
         try:
-            conn.writer.write(head + body)
-            await conn.writer.drain()
-            status, data, keep = await self._read_response(conn.reader)
+            status, data, keep = await self._exchange(conn, head + body)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            conn.close()
+            stale = isinstance(exc, ConnectionError) or not exc.partial
+            if not (reused and stale):
+                raise
+            # The pooled connection had been closed by OPA while idle (say, OPA was
+            # restarted). A decision query has no side effects: retry once, fresh.
+            conn = await self._connect()
+            try:
+                status, data, keep = await self._exchange(conn, head + body)
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
             conn.close()  # never reuse a connection in an unknown state
             raise
@@ -62,6 +74,11 @@ class OpaHttp:
             return status, json.loads(data) if data else None
         except ValueError:
             raise OpaHttpError("invalid JSON from OPA") from None
+
+    async def _exchange(self, conn: _Conn, request: bytes) -> tuple[int, bytes, bool]:
+        conn.writer.write(request)
+        await conn.writer.drain()
+        return await self._read_response(conn.reader)
 
     async def _connect(self) -> _Conn:
         reader, writer = await asyncio.open_connection(self._host, self._port)
@@ -92,7 +109,8 @@ class OpaHttp:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:
-                await reader.readuntil(b"\r\n")
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailer fields
                 return bytes(out)
             out += await reader.readexactly(size)
             await reader.readexactly(2)

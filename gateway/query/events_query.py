@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,21 +14,27 @@ from gateway.audit.schema import EVENTS_TABLE
 from gateway.errors import InvalidRequestError
 
 MAX_LIMIT = 1000
+MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # ClickHouse DateTime64 range
+MAX_TIME = datetime(2299, 12, 31, tzinfo=UTC)
 CH_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def parse_time(value: str, name: str) -> datetime:
-    """ISO 8601 (``2026-11-24T15:14:00Z``) or epoch seconds."""
+    """ISO 8601 (``2026-11-24T15:14:00Z``) or epoch seconds, as UTC within 1900-2299."""
     text = value.strip()
     try:
         if text.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(text), UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
+            parsed = datetime.fromtimestamp(float(text), UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
         raise InvalidRequestError(
             f"invalid {name} {value!r}: use ISO 8601 or epoch seconds"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not MIN_TIME <= parsed < MAX_TIME:
+        raise InvalidRequestError(f"invalid {name} {value!r}: outside 1900-2299")
+    return parsed
 
 
 def encode_cursor(ts: str, event_id: str) -> str:
@@ -39,7 +46,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         ts, event_id = json.loads(base64.urlsafe_b64decode(padded))
         datetime.strptime(ts, CH_TIME)
-        return str(ts), str(event_id)
+        return str(ts), str(uuid.UUID(str(event_id)))
     except (ValueError, TypeError, binascii.Error):
         raise InvalidRequestError("invalid cursor") from None
 

@@ -8,6 +8,7 @@ tests/integration/. The spool (SpoolWriter + GroupCommitter) is the real one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.audit.committer import GroupCommitter
 from gateway.audit.events import AuditEvent
 from gateway.audit.spool import Position, read_records
 from gateway.config import Settings
 from gateway.control.tasks import TaskInfo
 from gateway.egress.verdict import RequestFacts, Verdict
+from gateway.errors import SpoolError
 from gateway.identity.base import ConnectionFacts, Identity, IdentityRefused
 from gateway.policy.client import PolicyClient
 from gateway.runtime import ProxyRuntime, open_spool
@@ -61,6 +64,10 @@ class FakeResolver:
             raise self.refusal
         return Identity(task=self.task)
 
+    async def refresh(self, task: TaskInfo) -> TaskInfo:
+        """The task's current state: whatever ``self.task`` is now (tests kill it)."""
+        return self.task if self.task.task_id == task.task_id else task
+
 
 @dataclass
 class FakeDecider:
@@ -94,6 +101,19 @@ async def runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
     await rt.aclose()
 
 
+def wait_until_refusing(spool: GroupCommitter) -> None:
+    """A readiness wait, not a timing assertion: the commit thread measures the spool
+    in the background, so wait (bounded) until it has flagged the spool as refusing."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            spool.check_capacity()
+        except SpoolError:
+            return
+        time.sleep(0.01)
+    pytest.fail("the spool never started refusing")
+
+
 @pytest.fixture
 async def full_runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
     """A runtime whose spool is over its size limit from the start."""
@@ -101,6 +121,23 @@ async def full_runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
     other.mkdir(parents=True)
     (other / "000000000001.seg").write_bytes(b"x" * 64)
     rt = build_runtime(tmp_path, spool_max_bytes=16)
+    wait_until_refusing(rt.spool)
+    yield rt
+    await rt.aclose()
+
+
+@pytest.fixture
+async def disk_full_runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
+    """A runtime whose next spool segment lives on /dev/full: every write gets ENOSPC.
+
+    One large event fills the first (smallest allowed) segment, so the next write rolls
+    over to segment 2, which is a symlink to /dev/full. Do not read this spool back
+    (reading /dev/full yields endless zero bytes).
+    """
+    rt = build_runtime(tmp_path, spool_segment_bytes=4097)
+    await rt.spool.append(AuditEvent(kind="component-start", detail={"pad": "x" * 5000}))
+    stream_dir = rt.settings.spool_dir / STREAM
+    (stream_dir / "000000000002.seg").symlink_to("/dev/full")
     yield rt
     await rt.aclose()
 

@@ -251,26 +251,27 @@ def test_every_request_is_queryable_within_two_seconds(
         assert e["event_id"] and e["ts"].endswith("Z") and e["method"] == "GET"
 
 
-def test_killed_task_is_refused(
+def test_killed_task_is_refused_even_on_an_open_tunnel(
     airlock: AirlockInstance, upstream: HttpsUpstream, auditor_key: str
 ) -> None:
     victim = airlock.create_task("victim", "e2e")
-    assert (
-        curl(victim, "-o", "/dev/null", "-w", "%{http_code}", f"{upstream.url}/echo").stdout
-        == "200"
-    )
-    airlock.cli("task", "kill", victim["task_id"])
-    time.sleep(0.5)  # identity cache in these tests: 0.2 s
-    out = curl(
-        victim, "-o", "/dev/null", "-w", "%{http_connect} %{http_code}", f"{upstream.url}/echo"
-    )
-    assert out.stdout.split()[0] == "403"
+    with requests.Session() as session:  # one keep-alive tunnel across the kill
+        session.trust_env = False
+        session.proxies = {"https": victim["proxy_url"]}
+        session.verify = victim["ca_cert"]
+        assert session.get(f"{upstream.url}/echo").status_code == 200
+        airlock.cli("task", "kill", victim["task_id"])
+        time.sleep(0.5)  # identity cache in these tests: 0.2 s
+        on_tunnel = session.get(f"{upstream.url}/echo?after=kill")
+    assert on_tunnel.status_code == 403 and on_tunnel.json()["reason"] == "task_killed"
+    out = curl(victim, "-o", "/dev/null", "-w", "%{http_connect}", f"{upstream.url}/echo")
+    assert out.stdout == "403"  # and a new tunnel is refused at CONNECT
     events = airlock.wait_events(
         auditor_key,
-        lambda ev: any(e["kind"] == "task-refused" for e in ev),
+        lambda ev: sum(e["kind"] == "task-refused" for e in ev) >= 2,
         task_id=victim["task_id"],
     )
-    assert any("task_killed" in e["reasons"] for e in events)
+    assert all("task_killed" in e["reasons"] for e in events if e["kind"] == "task-refused")
 
 
 def test_expired_task_is_refused(airlock: AirlockInstance, upstream: HttpsUpstream) -> None:

@@ -230,11 +230,6 @@ async def test_truncated_body_raises() -> None:
             await client.post_json("/", {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pooled connection the server closed while idle (e.g. OPA restarted) fails "
-    "the next call with IncompleteReadError instead of reconnecting once",
-)
 async def test_stale_pooled_connection_is_replaced() -> None:
     async with ScriptedServer(http_response(), http_response(), close_after_each=True) as server:
         client = OpaHttp(server.url)

@@ -392,11 +392,6 @@ def test_unknown_route_is_404(api: Api) -> None:
     assert response.json()["error"] == "not_found"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a well-formed cursor whose event id is not a UUID passes decode_cursor, then "
-    "toUUID() fails inside chDB and the API answers 503 store_unavailable instead of 400",
-)
 def test_cursor_with_non_uuid_event_id_is_400(api: Api) -> None:
     cursor = encode_cursor("2026-02-10 00:00:01.000000", "not-a-uuid")
     response = api.get("/v1/events", api.admin, cursor=cursor)
