@@ -22,6 +22,8 @@ log = logging.getLogger("airlock.audit")
 
 async def audit_now(runtime: ProxyRuntime, flow: http.HTTPFlow, kind: str) -> bool:
     rec = record(flow)
+    if not rec.bytes_out and flow.request.raw_content:
+        rec.bytes_out = len(flow.request.raw_content)
     try:
         await runtime.spool.append(rec.event(kind, runtime.settings.gateway_id))
         return True

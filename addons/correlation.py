@@ -22,7 +22,7 @@ def _clean(value: str | None) -> str:
 
 
 class Correlation:
-    def request(self, flow: http.HTTPFlow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
         rec = record(flow)
         rec.session = _clean(flow.request.headers.pop(SESSION_HEADER, None))
         rec.workflow = _clean(flow.request.headers.pop(WORKFLOW_HEADER, None))

@@ -37,7 +37,7 @@ class Identity:
             return
         self.tunnels[flow.client_conn.id] = Tunnel(identity, flow.request.host, flow.request.port)
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
         describe(flow)
         rec = record(flow)
         rec.client_addr = _peer(flow)

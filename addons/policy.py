@@ -1,4 +1,8 @@
-"""Decide every request on its real destination; refuse with the JSON body."""
+"""Decide every request on its real destination; refuse with the JSON body.
+
+Decided at ``requestheaders``: before any body byte is read or forwarded (a
+streamed upload goes upstream as it arrives, so a later decision would be late).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ class Policy:
         self._runtime = runtime
         self._identity = identity
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:  # already refused (identity)
             return
         rec = record(flow)

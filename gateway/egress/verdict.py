@@ -29,6 +29,8 @@ class Verdict:
     rules: tuple[str, ...]
     message: str
     revision: str
+    secrets_outbound: str = "block"  # the strictest until policy says otherwise
+    secrets_inbound: str = "block"
 
     @property
     def reason(self) -> str:
@@ -69,7 +71,15 @@ class Decider:
         message = "; ".join(decision.messages) or (
             "allowed" if decision.allow else "denied by policy"
         )
-        return Verdict(decision.allow, decision.reasons, decision.rules, message, decision.revision)
+        return Verdict(
+            decision.allow,
+            decision.reasons,
+            decision.rules,
+            message,
+            decision.revision,
+            decision.secrets_outbound,
+            decision.secrets_inbound,
+        )
 
 
 def deny_body(verdict: Verdict, request_id: str) -> bytes:

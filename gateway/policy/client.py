@@ -24,6 +24,8 @@ class Decision:
     rules: tuple[str, ...]
     messages: tuple[str, ...]
     revision: str
+    secrets_outbound: str = "redact"  # what to do with a secret in the request
+    secrets_inbound: str = "redact"  # ... and in the response
 
     @classmethod
     def from_opa(cls, body: dict[str, Any]) -> Decision:
@@ -35,13 +37,24 @@ class Decision:
             (b["revision"] for b in bundles.values() if b.get("revision")), ""
         )
         revision = revision or "unknown"  # an external OPA without a bundle revision
+        modes = result.get("secrets") if isinstance(result.get("secrets"), dict) else {}
         return cls(
+            secrets_outbound=_mode(modes.get("outbound")),
+            secrets_inbound=_mode(modes.get("inbound")),
             allow=result["allow"],
             reasons=tuple(str(r) for r in result.get("reasons", ())),
             rules=tuple(str(r) for r in result.get("rules", ())),
             messages=tuple(str(m) for m in result.get("messages", ())),
             revision=revision,
         )
+
+
+def _mode(value: object) -> str:
+    """A secret-handling mode: missing means the default ("redact"), an unknown value
+    the strictest ("block")."""
+    if value is None:
+        return "redact"
+    return value if isinstance(value, str) and value in ("redact", "block", "alert") else "block"
 
 
 class PolicyClient:

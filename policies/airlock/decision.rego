@@ -7,6 +7,7 @@
 package airlock
 
 import data.airlock.network
+import data.airlock.secrets
 
 # METADATA
 # title: Egress decision
@@ -16,6 +17,8 @@ import data.airlock.network
 #   "profile": NAME}. On allow, reasons is ["allowed"] and rules names each matching
 #   allow entry as "profile/NAME/allow/INDEX". On deny, reasons and rules come from
 #   the METADATA of the deny rules in data.airlock.network, most specific first.
+#   "secrets": {"outbound": MODE, "inbound": MODE} says what to do with a secret found
+#   in the request or the response (data.airlock.secrets).
 # entrypoint: true
 # scope: document
 decision := {
@@ -24,6 +27,7 @@ decision := {
 	"rules": rules,
 	"messages": messages,
 	"profile": network.profile_name,
+	"secrets": {"outbound": secrets.outbound, "inbound": secrets.inbound},
 }
 
 default allow := false

@@ -29,6 +29,7 @@ test_allow_decision_shape if {
 		"rules": ["profile/test/allow/0", "profile/test/allow/2"],
 		"messages": ["Destination example.com:443 is allowed by profile \"test\" (allow entry 0)."],
 		"profile": "test",
+		"secrets": {"outbound": "redact", "inbound": "redact"},
 	}
 }
 
@@ -44,6 +45,7 @@ test_destination_not_allowed_decision if {
 		"rules": ["airlock.network.destination_not_allowed"],
 		"messages": ["Destination example.net:443 is not in the allow list of profile \"test\"."],
 		"profile": "test",
+		"secrets": {"outbound": "redact", "inbound": "redact"},
 	}
 }
 
@@ -72,6 +74,7 @@ test_empty_input_decision_is_defined_deny if {
 		"rules": ["airlock.network.unknown_profile"],
 		"messages": ["Destination (unknown destination) is denied because the task profile \"\" is not defined."],
 		"profile": "",
+		"secrets": {"outbound": "redact", "inbound": "redact"},
 	}
 }
 

@@ -32,7 +32,7 @@ def sse_response() -> http.Response:
 async def test_response_writes_one_http_request_event(runtime: ProxyRuntime) -> None:
     flow = allowed_flow()
     flow.request.headers[SESSION_HEADER] = "sess-1"
-    Correlation().request(flow)
+    Correlation().requestheaders(flow)
     audit = Audit(runtime)
     await audit.responseheaders(flow)
     assert spooled(runtime) == []  # small, sized body: recorded at response

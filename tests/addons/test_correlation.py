@@ -25,14 +25,14 @@ async def test_headers_are_recorded_and_removed() -> None:
 def test_header_names_are_case_insensitive() -> None:
     flow = tflow.tflow()
     flow.request.headers["x-airlock-session"] = "lower"
-    Correlation().request(flow)
+    Correlation().requestheaders(flow)
     assert record(flow).session == "lower"
     assert "x-airlock-session" not in flow.request.headers
 
 
 def test_missing_headers_are_empty() -> None:
     flow = tflow.tflow()
-    Correlation().request(flow)
+    Correlation().requestheaders(flow)
     assert (record(flow).session, record(flow).workflow) == ("", "")
 
 
@@ -40,6 +40,6 @@ def test_values_are_truncated_and_cleaned() -> None:
     flow = tflow.tflow()
     flow.request.headers[SESSION_HEADER] = "a" * (MAX_LEN + 50)
     flow.request.headers[WORKFLOW_HEADER] = "wf\x01-\x7f1"
-    Correlation().request(flow)
+    Correlation().requestheaders(flow)
     assert record(flow).session == "a" * MAX_LEN
     assert record(flow).workflow == "wf-1"

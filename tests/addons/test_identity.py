@@ -30,7 +30,7 @@ def resolver(runtime: ProxyRuntime) -> FakeResolver:
 
 async def test_no_credentials_is_407(runtime: ProxyRuntime) -> None:
     flow = tflow.tflow()
-    await Identity(runtime).request(flow)
+    await Identity(runtime).requestheaders(flow)
     assert flow.response is not None
     assert flow.response.status_code == 407
     assert "Proxy-Authenticate" in flow.response.headers
@@ -44,7 +44,7 @@ async def test_refused_task_is_403_with_hint(runtime: ProxyRuntime) -> None:
     )
     flow = tflow.tflow()
     flow.request.headers["Proxy-Authorization"] = credentials()
-    await Identity(runtime).request(flow)
+    await Identity(runtime).requestheaders(flow)
     assert flow.response is not None
     assert flow.response.status_code == 403
     assert "Proxy-Authenticate" not in flow.response.headers
@@ -59,7 +59,7 @@ async def test_good_identity_sets_task_and_strips_credentials(runtime: ProxyRunt
     flow = tflow.tflow()
     secret = credentials()
     flow.request.headers["Proxy-Authorization"] = secret
-    await Identity(runtime).request(flow)
+    await Identity(runtime).requestheaders(flow)
     assert flow.response is None
     assert "Proxy-Authorization" not in flow.request.headers
     assert record(flow).task == resolver(runtime).task
@@ -82,7 +82,7 @@ async def test_connect_remembers_the_tunnel_for_its_requests(runtime: ProxyRunti
     inner = tflow.tflow()
     inner.client_conn = connect.client_conn
     inner.request.headers["Proxy-Authorization"] = credentials()  # must not go upstream
-    await identity.request(inner)
+    await identity.requestheaders(inner)
     assert inner.response is None
     assert record(inner).task == resolver(runtime).task
     assert "Proxy-Authorization" not in inner.request.headers
@@ -100,7 +100,7 @@ async def test_killed_task_inside_a_tunnel_is_refused(runtime: ProxyRuntime) -> 
     await identity.http_connect(connect)
     inner = tflow.tflow()
     inner.client_conn = connect.client_conn
-    await identity.request(inner)
+    await identity.requestheaders(inner)
     assert inner.response is not None
     assert inner.response.status_code == 403
     assert json.loads(inner.response.content or b"")["reason"] == "task_killed"
@@ -113,12 +113,12 @@ async def test_kill_reaches_a_tunnel_opened_before_it(runtime: ProxyRuntime) -> 
     await identity.http_connect(connect)
     first = tflow.tflow()
     first.client_conn = connect.client_conn
-    await identity.request(first)
+    await identity.requestheaders(first)
     assert first.response is None
     resolver(runtime).task = make_task(status="killed")  # `airlock task kill` meanwhile
     second = tflow.tflow()
     second.client_conn = connect.client_conn
-    await identity.request(second)
+    await identity.requestheaders(second)
     assert second.response is not None and second.response.status_code == 403
     assert json.loads(second.response.content or b"")["reason"] == "task_killed"
     assert record(second).kind == "task-refused"

@@ -33,8 +33,8 @@ def authorised_flow() -> http.HTTPFlow:
 
 async def run(runtime: ProxyRuntime, flow: http.HTTPFlow) -> Identity:
     identity = Identity(runtime)
-    await identity.request(flow)
-    await Policy(runtime, identity).request(flow)
+    await identity.requestheaders(flow)
+    await Policy(runtime, identity).requestheaders(flow)
     return identity
 
 
@@ -127,15 +127,15 @@ async def test_request_to_another_host_inside_a_tunnel_is_refused(runtime: Proxy
     inner.client_conn = connect.client_conn
     inner.client_conn.sni = None
     inner.request.host = "elsewhere.example"
-    await identity.request(inner)
-    await Policy(runtime, identity).request(inner)
+    await identity.requestheaders(inner)
+    await Policy(runtime, identity).requestheaders(inner)
     assert body(inner)["reason"] == "destination_mismatch"
     assert decider(runtime).calls == []
 
 
 async def test_flow_without_identity_is_refused(runtime: ProxyRuntime) -> None:
     flow = tflow.tflow()
-    await Policy(runtime, Identity(runtime)).request(flow)
+    await Policy(runtime, Identity(runtime)).requestheaders(flow)
     assert flow.response is not None
     assert flow.response.status_code == 403
     assert body(flow)["reason"] == "unknown_identity"
