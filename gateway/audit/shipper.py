@@ -152,7 +152,7 @@ class Shipper:
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("shipper round failed")
                     shipped = 0
-                if not shipped:
+                if shipped < self._batch:  # caught up: let the next batch fill up
                     self._stop.wait(interval)
 
         self._thread = threading.Thread(target=loop, name="shipper", daemon=True)
