@@ -24,8 +24,13 @@ async def audit_now(runtime: ProxyRuntime, flow: http.HTTPFlow, kind: str) -> bo
     rec = record(flow)
     if not rec.bytes_out and flow.request.raw_content:
         rec.bytes_out = len(flow.request.raw_content)
+    gateway_id = runtime.settings.gateway_id
+    events = [rec.event(kind, gateway_id), *rec.finding_events(gateway_id)]
+    if rec.unscannable and kind != "http-stream-end":
+        events.append(rec.event("body-unscannable", gateway_id, reason=rec.unscannable))
     try:
-        await runtime.spool.append(rec.event(kind, runtime.settings.gateway_id))
+        for event in events:
+            await runtime.spool.append(event)
         return True
     except SpoolError as exc:
         log.error("audit spool refused an event: %s", exc)
@@ -35,31 +40,25 @@ async def audit_now(runtime: ProxyRuntime, flow: http.HTTPFlow, kind: str) -> bo
 class Audit:
     def __init__(self, runtime: ProxyRuntime) -> None:
         self._runtime = runtime
-        self._stream_bytes = runtime.settings.stream_bytes
         self.unrecorded = 0
 
-    def _should_stream(self, response: http.Response) -> bool:
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            return True
-        length = response.headers.get("content-length")
-        if length is None or not length.isdigit():
-            return response.status_code != 204 and response.status_code != 304
-        return int(length) > self._stream_bytes
-
     async def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Streamed responses (chosen by the Redaction addon) are recorded now."""
         assert flow.response is not None
         rec = record(flow)
         flow.response.headers["X-Airlock-Request-Id"] = rec.request_id
-        if flow.response.headers.get("X-Airlock-Decision") or not self._should_stream(
-            flow.response
-        ):
+        inner = flow.response.stream
+        if not inner:
             return
         rec.status = flow.response.status_code
         rec.streamed = True
 
         def count(chunk: bytes) -> bytes:
             rec.bytes_in += len(chunk)
-            return chunk
+            if not callable(inner):
+                return chunk
+            out = inner(chunk)
+            return out if isinstance(out, bytes) else b"".join(out)
 
         flow.response.stream = count
         if not await audit_now(self._runtime, flow, "http-request"):

@@ -7,6 +7,7 @@ from addons.correlation import Correlation
 from addons.drain import Drain
 from addons.identity import Identity
 from addons.policy import Policy
+from addons.redaction import Redaction
 from addons.tunnels import Tunnels
 from gateway.runtime import ProxyRuntime
 
@@ -18,6 +19,7 @@ def build_addons(runtime: ProxyRuntime) -> list[object]:
         identity,
         Correlation(),
         Policy(runtime, identity),
+        Redaction(runtime),
         Audit(runtime),
         Tunnels(runtime),
     ]

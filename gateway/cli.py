@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import sys
 from typing import Any
 
 import click
-import httpx
 
 from gateway import __version__
-from gateway.config import Settings, load_settings
+from gateway.cli_common import emit, settings_from
+from gateway.cli_query import events, secrets
+from gateway.config import Settings
 from gateway.control.keys import ROLES
 from gateway.control.tasks import TaskInfo, parse_ttl
 from gateway.errors import AirlockError
 from gateway.home import init_home, operator_key
 from gateway.runtime import build_control_plane
-
-
-def emit(data: Any, as_json: bool, human: str) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else human)
-
-
-def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
-    base: dict[str, Any] = dict(ctx.obj or {})
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return load_settings(**base)
 
 
 class AirlockGroup(click.Group):
@@ -224,66 +213,8 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
     click.echo(f"API key {key_id} revoked.")
 
 
-@main.command()
-@click.option("--agent", help="Agent name.")
-@click.option("--task", "task_id", help="Task id.")
-@click.option("--host", help="Destination host.")
-@click.option("--decision", type=click.Choice(["allow", "deny"]), help="Decision.")
-@click.option("--kind", help="Event kind, e.g. http-request.")
-@click.option("--from", "since", help="From (ISO 8601 or epoch seconds).")
-@click.option("--to", "until", help="To (exclusive).")
-@click.option("--limit", default=50, show_default=True, help="Events to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def events(
-    ctx: click.Context,
-    agent: str | None,
-    task_id: str | None,
-    host: str | None,
-    decision: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    as_json: bool,
-) -> None:
-    """Query audit events through the running API (newest first)."""
-    settings = settings_from(ctx)
-    api_key = os.environ.get("AIRLOCK_API_KEY") or operator_key(
-        settings, build_control_plane(settings)
-    )
-    params = {
-        "agent": agent,
-        "task_id": task_id,
-        "host": host,
-        "decision": decision,
-        "kind": kind,
-        "from": since,
-        "to": until,
-        "limit": limit,
-    }
-    try:
-        resp = httpx.get(
-            f"{settings.api_url}/v1/events",
-            params={k: v for k, v in params.items() if v is not None},
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout=30,
-            trust_env=False,
-        )
-    except httpx.HTTPError as exc:
-        raise AirlockError(f"query API at {settings.api_url} unreachable: {exc}") from None
-    body = resp.json()
-    if resp.status_code != 200:
-        raise AirlockError(f"query API: {body.get('error')}: {body.get('message')}")
-    emit(body, as_json, "\n".join(event_line(e) for e in body["events"]) or "no events")
-
-
-def event_line(e: dict[str, Any]) -> str:
-    head = f"{e['ts'][:23]} {e['kind']:18} {e['decision'] or '-':5} {e['status'] or '':>3} "
-    if not e["host"]:
-        return head + " ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
-    why = f"  [{e['reasons'][0]}]" if e["decision"] == "deny" and e["reasons"] else ""
-    return head + f"{e['agent'] or '-':12} {e['method']:6} {e['host']}:{e['port']}{e['path']}{why}"
+main.add_command(events)
+main.add_command(secrets)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     ship_interval_ms: int = Field(default=500, gt=0, description="Shipper poll interval.")
     ship_batch_events: int = Field(default=5000, gt=0, description="Events per insert.")
     drain_seconds: float = Field(default=10.0, ge=0, description="Shutdown drain time.")
+    scan_limit_bytes: int = Field(
+        default=16 << 20, gt=0, description="Largest decoded body scanned for secrets."
+    )
     stream_bytes: int = Field(
         default=1 << 20, ge=0, description="Stream response bodies larger than this."
     )

@@ -6,6 +6,7 @@ import os
 
 from gateway.ca import ensure_ca
 from gateway.config import Settings
+from gateway.fingerprint import fingerprint_key
 from gateway.runtime import ControlPlane
 
 
@@ -14,6 +15,7 @@ def init_home(settings: Settings) -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     ensure_ca(settings.ca_dir)
+    fingerprint_key(settings)
 
 
 def operator_key(settings: Settings, control: ControlPlane) -> str:

@@ -14,10 +14,13 @@ from gateway.control.db import make_engine, make_sessionmaker
 from gateway.control.keys import ApiKeyService
 from gateway.control.tasks import TaskService
 from gateway.egress.destination import Resolver
+from gateway.egress.secrets import SecretGuard
 from gateway.egress.verdict import Decider
+from gateway.fingerprint import fingerprint_key
 from gateway.identity.base import IdentityResolver
 from gateway.identity.proxy_auth import ProxyAuthResolver
 from gateway.policy.client import PolicyClient
+from gateway.redaction import Redactor
 
 
 @dataclass
@@ -43,6 +46,7 @@ class ProxyRuntime:
     decider: Decider
     spool: GroupCommitter
     policy: PolicyClient
+    secrets: SecretGuard
 
     async def aclose(self) -> None:
         await self.policy.aclose()
@@ -58,4 +62,7 @@ def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRunti
         decider=Decider(policy, Resolver()),
         spool=open_spool(settings, stream),
         policy=policy,
+        secrets=SecretGuard(
+            Redactor(fingerprint_key(settings)), scan_limit=settings.scan_limit_bytes
+        ),
     )

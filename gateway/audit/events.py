@@ -24,6 +24,8 @@ EVENT_KINDS: dict[str, tuple[str, str, str]] = {
     "tunnel-refused": ("AL1002", "warning", "A non-HTTP tunnel or datagram flow was refused."),
     "proxy-auth-failure": ("AL2000", "warning", "Missing, malformed or wrong task credentials."),
     "task-refused": ("AL2001", "warning", "A killed or expired task tried to make a call."),
+    "secret-finding": ("AL4000", "high", "A secret was found in a request or a response."),
+    "body-unscannable": ("AL4001", "warning", "A body was too large or undecodable to scan."),
     "component-start": ("AL3000", "info", "An Airlock component started."),
     "component-restart": ("AL3001", "warning", "A crashed component was restarted."),
     "component-stop": ("AL3002", "info", "An Airlock component stopped cleanly."),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import brotli
 
 try:
-    from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+    from compression import zstd  # Python 3.14+
 except ImportError:  # pragma: no cover - depends on the interpreter
     from backports import zstd
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import brotli
 
 try:
-    from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+    from compression import zstd  # Python 3.14+
 except ImportError:  # pragma: no cover - depends on the interpreter
     from backports import zstd
 
@@ -32,9 +32,11 @@ class StreamDecoder:
         if encoding == "identity":
             return lambda data: data
         if encoding in ("gzip", "x-gzip"):
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
+            gz = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            return lambda data: gz.decompress(data)
         if encoding == "deflate":
-            return zlib.decompressobj().decompress
+            df = zlib.decompressobj()
+            return lambda data: df.decompress(data)
         if encoding == "br":
             return brotli.Decompressor().process
         if encoding == "zstd":

@@ -10,6 +10,7 @@ from urllib.parse import unquote_plus
 
 from gateway.audit.events import AuditEvent, now_utc
 from gateway.control.tasks import TaskInfo
+from gateway.egress.secrets import SecretHit
 from gateway.egress.verdict import Verdict
 from gateway.ids import uuid7
 
@@ -56,6 +57,30 @@ class FlowRecord:
     error: str = ""
     task_hint: str = ""  # a task id named by refused credentials
     kind: str = "http-request"  # or proxy-auth-failure / task-refused for identity refusals
+    secret_hits: list[SecretHit] = field(default_factory=list)
+    secret_actions: list[str] = field(default_factory=list)  # per hit: redacted|blocked|alerted
+    hits_recorded: int = 0
+    blocked_response: list[SecretHit] = field(default_factory=list)
+    unscannable: str = ""  # why a body could not be scanned, if it could not
+
+    def note_hits(self, hits: list[SecretHit], action: str) -> None:
+        self.secret_hits += hits
+        self.secret_actions += [action] * len(hits)
+
+    def finding_events(self, gateway_id: str) -> list[AuditEvent]:
+        """``secret-finding`` events for hits not yet recorded (never the secret itself)."""
+        out = []
+        pending = zip(self.secret_hits, self.secret_actions, strict=True)
+        for hit, action in list(pending)[self.hits_recorded :]:
+            out.append(
+                self.event(
+                    "secret-finding", gateway_id, detector=hit.detector,
+                    direction=hit.direction, location=hit.location, offset=str(hit.offset),
+                    fingerprint=hit.fingerprint, action=action, known_name=hit.known_name,
+                )
+            )  # fmt: skip
+        self.hits_recorded = len(self.secret_hits)
+        return out
 
     def event(self, kind: str, gateway_id: str, **detail: str) -> AuditEvent:
         task, verdict = self.task, self.verdict
@@ -64,6 +89,8 @@ class FlowRecord:
             extra["error"] = self.error
         if self.streamed:
             extra["streamed"] = "true"
+        if self.secret_hits and kind != "secret-finding":
+            extra["secret_findings"] = str(len(self.secret_hits))
         return AuditEvent(
             kind=kind,
             ts=self.ts,

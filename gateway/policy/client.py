@@ -37,7 +37,8 @@ class Decision:
             (b["revision"] for b in bundles.values() if b.get("revision")), ""
         )
         revision = revision or "unknown"  # an external OPA without a bundle revision
-        modes = result.get("secrets") if isinstance(result.get("secrets"), dict) else {}
+        raw_modes = result.get("secrets")
+        modes: dict[str, Any] = raw_modes if isinstance(raw_modes, dict) else {}
         return cls(
             secrets_outbound=_mode(modes.get("outbound")),
             secrets_inbound=_mode(modes.get("inbound")),

@@ -36,6 +36,12 @@ class EventsPage(BaseModel):
     next_cursor: str | None
 
 
+class Sightings(BaseModel):
+    fingerprint: str
+    sightings: list[dict[str, Any]]
+    next_cursor: str | None
+
+
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
@@ -101,15 +107,8 @@ def create_app(deps: AppDeps) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: str | None = None,
     ) -> EventsPage:
-        if tenant is not None and not principal.can_see(tenant):
-            raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
-        scope = (
-            tenant
-            if tenant is not None
-            else (None if principal.tenant == "*" else principal.tenant)
-        )
         event_filter = EventFilter(
-            tenant=scope,
+            tenant=tenant_scope(principal, tenant),
             agent=agent,
             task_id=task_id,
             host=host,
@@ -126,4 +125,37 @@ def create_app(deps: AppDeps) -> FastAPI:
         events, next_cursor = page(deps.store.query(sql, params), limit)
         return EventsPage(events=events, next_cursor=next_cursor)
 
+    @app.get("/v1/secrets/{fingerprint}/sightings")
+    def secret_sightings(
+        fingerprint: str,
+        principal: Annotated[Principal, Depends(require("auditor"))],
+        tenant: str | None = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        to: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: str | None = None,
+    ) -> Sightings:
+        """Where else did this secret appear? Every finding with this fingerprint."""
+        event_filter = EventFilter(
+            tenant=tenant_scope(principal, tenant),
+            kind="secret-finding",
+            fingerprint=fingerprint,
+            since=parse_time(from_, "from") if from_ else None,
+            until=parse_time(to, "to") if to else None,
+            limit=limit,
+            cursor=cursor,
+        )
+        sql, params = build_query(event_filter)
+        events, next_cursor = page(deps.store.query(sql, params), limit)
+        return Sightings(fingerprint=fingerprint.lower(), sightings=events, next_cursor=next_cursor)
+
     return app
+
+
+def tenant_scope(principal: Principal, tenant: str | None) -> str | None:
+    """The tenant to filter on; None means every tenant (a "*" key asking for all)."""
+    if tenant is not None and not principal.can_see(tenant):
+        raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
+    if tenant is not None:
+        return tenant
+    return None if principal.tenant == "*" else principal.tenant

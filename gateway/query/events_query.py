@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from gateway.audit.schema import EVENTS_TABLE
 from gateway.errors import InvalidRequestError
 
 MAX_LIMIT = 1000
+FINGERPRINT = re.compile(r"[0-9a-fA-F]{8,16}")
 MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # ClickHouse DateTime64 range
 MAX_TIME = datetime(2299, 12, 31, tzinfo=UTC)
 CH_TIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -60,6 +62,7 @@ class EventFilter:
     decision: str | None = None
     kind: str | None = None
     request_id: str | None = None
+    fingerprint: str | None = None  # secret fingerprint (or an 8+ hex prefix of one)
     since: datetime | None = None
     until: datetime | None = None
     order: str = "desc"
@@ -79,6 +82,11 @@ def build_query(f: EventFilter) -> tuple[str, dict[str, Any]]:
         if value is not None:
             where.append(f"{column} = {{{column}:String}}")
             params[column] = value
+    if f.fingerprint is not None:
+        if not FINGERPRINT.fullmatch(f.fingerprint):
+            raise InvalidRequestError(f"invalid fingerprint {f.fingerprint!r}: 8 to 16 hex digits")
+        where.append("startsWith(JSONExtractString(detail, 'fingerprint'), {fingerprint:String})")
+        params["fingerprint"] = f.fingerprint.lower()
     if f.since is not None:
         where.append("ts >= {since:DateTime64(6, 'UTC')}")
         params["since"] = f.since.astimezone(UTC).strftime(CH_TIME)

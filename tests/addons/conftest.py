@@ -21,10 +21,12 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.spool import Position, read_records
 from gateway.config import Settings
 from gateway.control.tasks import TaskInfo
+from gateway.egress.secrets import SecretGuard
 from gateway.egress.verdict import RequestFacts, Verdict
 from gateway.errors import SpoolError
 from gateway.identity.base import ConnectionFacts, Identity, IdentityRefused
 from gateway.policy.client import PolicyClient
+from gateway.redaction import Redactor
 from gateway.runtime import ProxyRuntime, open_spool
 
 STREAM = "proxy"
@@ -91,6 +93,7 @@ def build_runtime(home: Path, **settings: object) -> ProxyRuntime:
         decider=FakeDecider(),
         spool=open_spool(s, STREAM),
         policy=PolicyClient("http://127.0.0.1:9", timeout_ms=100),  # never called here
+        secrets=SecretGuard(Redactor(b"k" * 32), scan_limit=1 << 20),
     )
 
 

@@ -10,6 +10,7 @@ from mitmproxy.test import tflow, tutils
 
 from addons.audit import Audit
 from addons.correlation import SESSION_HEADER, Correlation
+from addons.redaction import Redaction
 from addons.state import record, refuse
 from gateway.egress.verdict import Verdict, refusal
 from gateway.runtime import ProxyRuntime
@@ -34,6 +35,7 @@ async def test_response_writes_one_http_request_event(runtime: ProxyRuntime) -> 
     flow.request.headers[SESSION_HEADER] = "sess-1"
     Correlation().requestheaders(flow)
     audit = Audit(runtime)
+    Redaction(runtime).responseheaders(flow)  # decides streaming
     await audit.responseheaders(flow)
     assert spooled(runtime) == []  # small, sized body: recorded at response
     await audit.response(flow)
@@ -59,6 +61,7 @@ async def test_refusal_is_recorded_as_deny(runtime: ProxyRuntime) -> None:
     flow = tflow.tflow()
     refuse(flow, refusal("host_mismatch", "Host header does not match"))
     audit = Audit(runtime)
+    Redaction(runtime).responseheaders(flow)  # decides streaming
     await audit.responseheaders(flow)
     await audit.response(flow)
     (event,) = spooled(runtime)
@@ -69,6 +72,7 @@ async def test_refusal_is_recorded_as_deny(runtime: ProxyRuntime) -> None:
 async def test_event_stream_is_recorded_at_headers(runtime: ProxyRuntime) -> None:
     flow = allowed_flow(sse_response())
     audit = Audit(runtime)
+    Redaction(runtime).responseheaders(flow)  # decides streaming
     await audit.responseheaders(flow)
     assert flow.response is not None
     assert callable(flow.response.stream)
@@ -91,9 +95,11 @@ async def test_event_stream_is_recorded_at_headers(runtime: ProxyRuntime) -> Non
 async def test_unsized_body_is_streamed_but_204_is_not(runtime: ProxyRuntime) -> None:
     audit = Audit(runtime)
     unsized = allowed_flow(tutils.tresp(headers=http.Headers(), content=b""))
+    Redaction(runtime).responseheaders(unsized)  # decides streaming
     await audit.responseheaders(unsized)
     assert unsized.response is not None and unsized.response.stream
     no_content = allowed_flow(tutils.tresp(status_code=204, headers=http.Headers(), content=b""))
+    Redaction(runtime).responseheaders(no_content)  # decides streaming
     await audit.responseheaders(no_content)
     assert no_content.response is not None and not no_content.response.stream
     assert len(spooled(runtime)) == 1
@@ -102,6 +108,7 @@ async def test_unsized_body_is_streamed_but_204_is_not(runtime: ProxyRuntime) ->
 async def test_large_sized_body_is_streamed(runtime: ProxyRuntime) -> None:
     size = runtime.settings.stream_bytes + 1
     big = allowed_flow(tutils.tresp(headers=http.Headers(content_length=str(size)), content=b""))
+    Redaction(runtime).responseheaders(big)  # decides streaming
     await Audit(runtime).responseheaders(big)
     assert big.response is not None and big.response.stream
 
@@ -110,6 +117,7 @@ async def test_refused_response_is_never_streamed(runtime: ProxyRuntime) -> None
     flow = allowed_flow(sse_response())
     assert flow.response is not None
     flow.response.headers["X-Airlock-Decision"] = "deny"
+    Redaction(runtime).responseheaders(flow)  # decides streaming
     await Audit(runtime).responseheaders(flow)
     assert not flow.response.stream
     assert spooled(runtime) == []
@@ -156,6 +164,7 @@ async def test_failed_spool_write_replaces_the_response_with_503(
 async def test_failed_spool_write_kills_a_stream(disk_full_runtime: ProxyRuntime) -> None:
     flow = allowed_flow(sse_response())
     audit = Audit(disk_full_runtime)
+    Redaction(disk_full_runtime).responseheaders(flow)  # decides streaming
     await audit.responseheaders(flow)
     assert audit.unrecorded == 1
     assert flow.error is not None

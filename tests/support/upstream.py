@@ -10,10 +10,12 @@ Routes
                              chunked transfer-encoding and keep-alive instead)
   GET /status/CODE           empty-ish response with that status
   GET /redirect?to=URL       302 to URL
+  GET /reveal?d=B64[&sse=1&parts=N]  the decoded text, plain or as a stream in N parts
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -64,6 +66,8 @@ class _UpstreamHandler(BaseHandler):
             except ValueError:
                 code = 400
             self.send_bytes(code, f"status {code}\n".encode(), "text/plain")
+        elif path == "/reveal" and self.command == "GET":
+            self._reveal(query)
         elif path == "/redirect":
             target = query.get("to", ["/echo"])[0]
             self.send_bytes(302, b"", "text/plain", {"Location": target})
@@ -89,6 +93,28 @@ class _UpstreamHandler(BaseHandler):
             doc["body_length"] = len(body)
             doc["body_sha256"] = hashlib.sha256(body).hexdigest()
         self.send_bytes(200, json.dumps(doc, indent=1).encode(), "application/json")
+
+    def _reveal(self, query: dict[str, list[str]]) -> None:
+        """Answer with text given base64-encoded in ``d`` (so no secret is in the request).
+
+        ``sse=1`` sends it as server-sent events split into ``parts`` chunks 0.3 s apart.
+        """
+        text = base64.b64decode(query.get("d", [""])[0])
+        if query.get("sse", ["0"])[0] != "1":
+            self.send_bytes(200, text, "text/plain")
+            return
+        parts = int(query.get("parts", ["2"])[0])
+        size = -(-len(text) // parts)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        for i in range(parts):
+            if i:
+                time.sleep(0.3)
+            self.wfile.write(text[i * size : (i + 1) * size])
+            self.wfile.flush()
 
     def _sse(self, query: dict[str, list[str]]) -> None:
         n = int(query.get("n", ["5"])[0])

@@ -1,0 +1,114 @@
+"""``airlock events`` and ``airlock secrets``: read the audit trail through the API."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+import httpx
+
+from gateway.cli_common import emit, settings_from
+from gateway.config import Settings
+from gateway.errors import AirlockError
+from gateway.home import operator_key
+from gateway.runtime import build_control_plane
+
+
+def api_get(settings: Settings, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    """GET an API route with ``AIRLOCK_API_KEY`` or the local operator key."""
+    api_key = os.environ.get("AIRLOCK_API_KEY") or operator_key(
+        settings, build_control_plane(settings)
+    )
+    try:
+        resp = httpx.get(
+            f"{settings.api_url}{path}",
+            params={k: v for k, v in params.items() if v is not None},
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=30,
+            trust_env=False,
+        )
+    except httpx.HTTPError as exc:
+        raise AirlockError(f"query API at {settings.api_url} unreachable: {exc}") from None
+    body: dict[str, Any] = resp.json()
+    if resp.status_code != 200:
+        raise AirlockError(f"query API: {body.get('error')}: {body.get('message')}")
+    return body
+
+
+@click.command()
+@click.option("--agent", help="Agent name.")
+@click.option("--task", "task_id", help="Task id.")
+@click.option("--host", help="Destination host.")
+@click.option("--decision", type=click.Choice(["allow", "deny"]), help="Decision.")
+@click.option("--kind", help="Event kind, e.g. http-request.")
+@click.option("--from", "since", help="From (ISO 8601 or epoch seconds).")
+@click.option("--to", "until", help="To (exclusive).")
+@click.option("--limit", default=50, show_default=True, help="Events to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def events(
+    ctx: click.Context,
+    agent: str | None,
+    task_id: str | None,
+    host: str | None,
+    decision: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Query audit events through the running API (newest first)."""
+    params = {
+        "agent": agent,
+        "task_id": task_id,
+        "host": host,
+        "decision": decision,
+        "kind": kind,
+        "from": since,
+        "to": until,
+        "limit": limit,
+    }
+    body = api_get(settings_from(ctx), "/v1/events", params)
+    emit(body, as_json, "\n".join(event_line(e) for e in body["events"]) or "no events")
+
+
+def event_line(e: dict[str, Any]) -> str:
+    head = f"{e['ts'][:23]} {e['kind']:18} {e['decision'] or '-':5} {e['status'] or '':>3} "
+    if not e["host"]:
+        return head + " ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
+    why = f"  [{e['reasons'][0]}]" if e["decision"] == "deny" and e["reasons"] else ""
+    return head + f"{e['agent'] or '-':12} {e['method']:6} {e['host']}:{e['port']}{e['path']}{why}"
+
+
+@click.group()
+def secrets() -> None:
+    """Ask where a secret was seen, by its fingerprint (never by value)."""
+
+
+@secrets.command("sightings")
+@click.argument("fingerprint")
+@click.option("--from", "since", help="From (ISO 8601 or epoch seconds).")
+@click.option("--to", "until", help="To (exclusive).")
+@click.option("--limit", default=100, show_default=True, help="Sightings to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sightings(
+    ctx: click.Context,
+    fingerprint: str,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Every finding of the secret with FINGERPRINT (16 hex, or the 8 of a marker)."""
+    params = {"from": since, "to": until, "limit": limit}
+    body = api_get(settings_from(ctx), f"/v1/secrets/{fingerprint}/sightings", params)
+    lines = [
+        f"{e['ts'][:23]} {e['agent'] or '-':12} {e['task_id']:22} {e['detail'].get('detector')} "
+        f"{e['detail'].get('direction')} {e['detail'].get('location')} "
+        f"{e['detail'].get('action')} {e['host']}{e['path']}"
+        for e in body["sightings"]
+    ]
+    emit(body, as_json, "\n".join(lines) or f"no sightings of {fingerprint}")

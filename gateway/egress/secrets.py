@@ -1,0 +1,135 @@
+"""Find secrets in an HTTP message: headers, URL, body (decoded), streams.
+
+The guard turns redaction-engine findings into located hits and hands back the
+redacted parts; what to do with them (redact, block, alert) is the caller's
+decision from policy. Offsets are within the located part (header value, path,
+query, decoded body or whole stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from gateway.egress.content import decode_body
+from gateway.egress.decoding import StreamDecoder
+from gateway.redaction import Finding, Redactor, is_binary_content_type
+
+# Headers whose values are protocol plumbing, never secrets an agent could leak.
+SKIP_HEADERS = frozenset(
+    {"content-length", "content-type", "content-encoding", "transfer-encoding", "host",
+     "connection", "accept", "accept-encoding", "user-agent", "date", "etag", "if-none-match",
+     "content-security-policy", "strict-transport-security", "x-airlock-request-id"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    detector: str
+    fingerprint: str
+    direction: str  # outbound (request) | inbound (response)
+    location: str  # header:NAME | path | query | body | stream
+    offset: int
+    known_name: str = ""
+
+
+def _hits(findings: list[Finding], direction: str, location: str) -> list[SecretHit]:
+    return [
+        SecretHit(f.detector, f.fingerprint, direction, location, f.start, f.known_name)
+        for f in findings
+    ]
+
+
+class SecretGuard:
+    def __init__(self, redactor: Redactor, *, scan_limit: int) -> None:
+        self.redactor = redactor
+        self.scan_limit = scan_limit
+
+    def headers(
+        self, items: list[tuple[str, str]], direction: str
+    ) -> tuple[list[tuple[str, str]], list[SecretHit]]:
+        out: list[tuple[str, str]] = []
+        hits: list[SecretHit] = []
+        for name, value in items:
+            if name.lower() in SKIP_HEADERS:
+                out.append((name, value))
+                continue
+            data, found = self.redactor.redact(value.encode("utf-8", "surrogateescape"))
+            hits += _hits(found, direction, f"header:{name.lower()}")
+            out.append((name, data.decode("utf-8", "surrogateescape")) if found else (name, value))
+        return out, hits
+
+    def text(self, value: str, direction: str, location: str) -> tuple[str, list[SecretHit]]:
+        data, found = self.redactor.redact(value.encode("utf-8", "surrogateescape"))
+        if not found:
+            return value, []
+        return data.decode("utf-8", "surrogateescape"), _hits(found, direction, location)
+
+    def body(
+        self, raw: bytes, content_type: str, content_encoding: str | None, direction: str
+    ) -> tuple[bytes | None, list[SecretHit]]:
+        """The redacted *decoded* body (None if unchanged or not scanned) and the hits.
+
+        Raises BodyTooLarge / UnsupportedEncoding when the body cannot be scanned.
+        """
+        if not raw or is_binary_content_type(content_type):
+            return None, []
+        decoded = decode_body(raw, content_encoding, self.scan_limit)
+        data, found = self.redactor.redact(decoded)
+        return (data if found else None), _hits(found, direction, "body")
+
+
+@dataclass
+class StreamScan:
+    """A stream callback for mitmproxy-style chunked streaming (``b""`` ends it).
+
+    ``framed`` (server-sent events): each event, up to its blank line, is scanned and
+    released whole, so events still arrive one by one; a secret cannot hide by being
+    split across network chunks. Otherwise the engine's byte-stream redactor holds
+    back only the longest possible secret.
+    """
+
+    guard: SecretGuard
+    direction: str
+    content_encoding: str | None
+    on_hits: Callable[[list[SecretHit]], None]
+    apply: bool = True  # False in "alert" mode: record, pass bytes unchanged
+    framed: bool = False
+    max_frame: int = 1 << 20
+    bytes_seen: int = 0
+    _decoder: StreamDecoder = field(init=False)
+    _seen: int = 0
+    _pending: bytearray = field(default_factory=bytearray)
+    _offset: int = 0
+
+    def __post_init__(self) -> None:
+        self._decoder = StreamDecoder(self.content_encoding)
+        self._stream = self.guard.redactor.stream()
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.bytes_seen += len(chunk)
+        decoded = self._decoder.feed(chunk) if chunk else b""
+        if self.framed:
+            return self._frames(decoded, final=not chunk)
+        out = self._stream.feed(decoded) if chunk else self._stream.flush()
+        new = self._stream.findings[self._seen :]
+        if new:
+            self._seen = len(self._stream.findings)
+            self.on_hits(_hits(list(new), self.direction, "stream"))
+        return out if self.apply else decoded
+
+    def _frames(self, data: bytes, *, final: bool) -> bytes:
+        self._pending += data
+        cut = max(self._pending.rfind(b"\n\n"), self._pending.rfind(b"\r\n\r\n"))
+        end = len(self._pending) if final or len(self._pending) > self.max_frame else cut
+        if end < 0:
+            return b""
+        end = end if final or len(self._pending) > self.max_frame else end + 2
+        frame = bytes(self._pending[:end])
+        del self._pending[:end]
+        out, found = self.guard.redactor.redact(frame)
+        if found:
+            hits = _hits(found, self.direction, "stream")
+            self.on_hits([replace(h, offset=h.offset + self._offset) for h in hits])
+        self._offset += len(frame)
+        return out if self.apply else frame
