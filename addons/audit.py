@@ -37,6 +37,15 @@ async def audit_now(runtime: ProxyRuntime, flow: http.HTTPFlow, kind: str) -> bo
         return False
 
 
+async def audit_findings(runtime: ProxyRuntime, flow: http.HTTPFlow) -> None:
+    """Record findings made after the request's own event (e.g. in WebSocket messages)."""
+    for event in record(flow).finding_events(runtime.settings.gateway_id):
+        try:
+            await runtime.spool.append(event)
+        except SpoolError as exc:
+            log.error("audit spool refused a finding: %s", exc)
+
+
 class Audit:
     def __init__(self, runtime: ProxyRuntime) -> None:
         self._runtime = runtime

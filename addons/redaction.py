@@ -8,18 +8,22 @@ they stream for large and chunked uploads; response headers and streamed bodies 
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from mitmproxy import http
 
+from addons.audit import audit_findings
 from addons.state import record, refuse
 from gateway.egress.content import BodyTooLarge, UnsupportedEncoding
+from gateway.egress.known_sync import KnownSync
 from gateway.egress.secrets import SecretGuard, SecretHit, StreamScan
 from gateway.egress.verdict import refusal
 from gateway.runtime import ProxyRuntime
 
 URL_MARKER = re.compile(r"\[(REDACTED:[a-z0-9_]+:fp=[0-9a-f]{8})\]")
 ACTIONS = {"redact": "redacted", "block": "blocked", "alert": "alerted"}
+KNOWN_REFRESH_SECONDS = 5.0
 
 
 def url_safe(text: str) -> str:
@@ -36,8 +40,42 @@ def is_streamed_upload(request: http.Request, stream_bytes: int) -> bool:
 
 class Redaction:
     def __init__(self, runtime: ProxyRuntime) -> None:
+        self._runtime = runtime
         self._guard: SecretGuard = runtime.secrets
         self._stream_bytes = runtime.settings.stream_bytes
+        self._sync_task: asyncio.Task[None] | None = None
+
+    async def running(self) -> None:
+        """Load the operator's known secrets now, then keep them in step."""
+        if self._runtime.known is None:
+            return
+        sync = KnownSync(self._guard.redactor, self._runtime.known)
+        await asyncio.to_thread(sync.sync)
+        self._sync_task = asyncio.create_task(sync.run(KNOWN_REFRESH_SECONDS))
+
+    def done(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Each WebSocket message is scanned whole, both ways; block drops it."""
+        rec = record(flow)
+        if flow.websocket is None or rec.verdict is None:
+            return
+        message = flow.websocket.messages[-1]
+        direction = "outbound" if message.from_client else "inbound"
+        mode = rec.verdict.secrets_outbound if message.from_client else rec.verdict.secrets_inbound
+        data, found = self._guard.redactor.redact(message.content)
+        if not found:
+            return
+        hits = [SecretHit(f.detector, f.fingerprint, direction, "websocket", f.start,
+                          f.known_name) for f in found]  # fmt: skip
+        rec.note_hits(hits, ACTIONS.get(mode, "blocked"))
+        if mode == "redact":
+            message.content = data
+        elif mode == "block":
+            message.drop()
+        await audit_findings(self._runtime, flow)
 
     # Requests ------------------------------------------------------------------
 

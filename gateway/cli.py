@@ -10,7 +10,8 @@ import click
 
 from gateway import __version__
 from gateway.cli_common import emit, settings_from
-from gateway.cli_query import events, secrets
+from gateway.cli_query import events
+from gateway.cli_secrets import secrets
 from gateway.config import Settings
 from gateway.control.keys import ROLES
 from gateway.control.tasks import TaskInfo, parse_ttl

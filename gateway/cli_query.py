@@ -1,4 +1,4 @@
-"""``airlock events`` and ``airlock secrets``: read the audit trail through the API."""
+"""``airlock events``: read the audit trail through the query API."""
 
 from __future__ import annotations
 
@@ -80,35 +80,3 @@ def event_line(e: dict[str, Any]) -> str:
         return head + " ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
     why = f"  [{e['reasons'][0]}]" if e["decision"] == "deny" and e["reasons"] else ""
     return head + f"{e['agent'] or '-':12} {e['method']:6} {e['host']}:{e['port']}{e['path']}{why}"
-
-
-@click.group()
-def secrets() -> None:
-    """Ask where a secret was seen, by its fingerprint (never by value)."""
-
-
-@secrets.command("sightings")
-@click.argument("fingerprint")
-@click.option("--from", "since", help="From (ISO 8601 or epoch seconds).")
-@click.option("--to", "until", help="To (exclusive).")
-@click.option("--limit", default=100, show_default=True, help="Sightings to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def sightings(
-    ctx: click.Context,
-    fingerprint: str,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    as_json: bool,
-) -> None:
-    """Every finding of the secret with FINGERPRINT (16 hex, or the 8 of a marker)."""
-    params = {"from": since, "to": until, "limit": limit}
-    body = api_get(settings_from(ctx), f"/v1/secrets/{fingerprint}/sightings", params)
-    lines = [
-        f"{e['ts'][:23]} {e['agent'] or '-':12} {e['task_id']:22} {e['detail'].get('detector')} "
-        f"{e['detail'].get('direction')} {e['detail'].get('location')} "
-        f"{e['detail'].get('action')} {e['host']}{e['path']}"
-        for e in body["sightings"]
-    ]
-    emit(body, as_json, "\n".join(lines) or f"no sightings of {fingerprint}")

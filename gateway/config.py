@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     opa_timeout_ms: int = Field(default=500, ge=10, description="Policy decision timeout.")
     policy_poll_seconds: float = Field(default=1.0, gt=0, description="Policy reload delay.")
     database_url: str | None = Field(default=None, description="Control-plane SQLAlchemy URL.")
+    master_key: SecretStr | None = Field(
+        default=None, description="Base64 of 32 bytes; else $AIRLOCK_HOME/master.key."
+    )
     clickhouse_url: str | None = Field(
         default=None, description="ClickHouse server DSN; unset means embedded chDB."
     )
@@ -133,6 +136,9 @@ class Settings(BaseSettings):
         return parse_listen(self.proxy_listen)
 
 
+SECRET_SETTINGS = frozenset({"master_key"})  # never echoed in errors
+
+
 def http_url(host: str, port: int) -> str:
     """``http://host:port``, bracketing IPv6 literals."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -154,4 +160,5 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "?"
-        raise ConfigError(f"invalid setting {key}={first.get('input')!r}: {first['msg']}") from None
+        shown = "<hidden>" if key in SECRET_SETTINGS else repr(first.get("input"))
+        raise ConfigError(f"invalid setting {key}={shown}: {first['msg']}") from None

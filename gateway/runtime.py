@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from gateway.audit.committer import GroupCommitter
 from gateway.audit.spool import SpoolWriter
 from gateway.config import Settings
 from gateway.control.db import make_engine, make_sessionmaker
 from gateway.control.keys import ApiKeyService
+from gateway.control.known import KnownSecretService
 from gateway.control.tasks import TaskService
+from gateway.control.vault import Vault, load_master_key
 from gateway.egress.destination import Resolver
 from gateway.egress.secrets import SecretGuard
 from gateway.egress.verdict import Decider
@@ -27,11 +31,25 @@ from gateway.redaction import Redactor
 class ControlPlane:
     tasks: TaskService
     keys: ApiKeyService
+    sessions: sessionmaker[Session]
+    settings: Settings
+
+    def known_secrets(self) -> KnownSecretService:
+        """Built on demand: it needs the master key, which lives in the home."""
+        self.settings.home_dir.mkdir(parents=True, exist_ok=True)
+        env_key = self.settings.master_key
+        key = load_master_key(
+            self.settings.home_dir, env_key.get_secret_value() if env_key else None
+        )
+        return KnownSecretService(self.sessions, Vault(key))
 
 
 def build_control_plane(settings: Settings) -> ControlPlane:
     sessions = make_sessionmaker(make_engine(settings.control_db_url))
-    return ControlPlane(tasks=TaskService(sessions), keys=ApiKeyService(sessions))
+    return ControlPlane(
+        tasks=TaskService(sessions), keys=ApiKeyService(sessions), sessions=sessions,
+        settings=settings,
+    )  # fmt: skip
 
 
 def open_spool(settings: Settings, stream: str) -> GroupCommitter:
@@ -47,6 +65,7 @@ class ProxyRuntime:
     spool: GroupCommitter
     policy: PolicyClient
     secrets: SecretGuard
+    known: KnownSecretService | None = None  # operator-registered values, reloaded live
 
     async def aclose(self) -> None:
         await self.policy.aclose()
@@ -65,4 +84,5 @@ def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRunti
         secrets=SecretGuard(
             Redactor(fingerprint_key(settings)), scan_limit=settings.scan_limit_bytes
         ),
+        known=control.known_secrets(),
     )

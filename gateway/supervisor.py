@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from gateway.audit.committer import GroupCommitter
 from gateway.audit.events import AuditEvent
@@ -195,5 +196,7 @@ def child_env(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, Path):
             value = value.expanduser().resolve()
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         env[f"AIRLOCK_{name.upper()}"] = str(value)
     return env
