@@ -49,6 +49,9 @@ pytest: bootstrap
 
 bench: bootstrap
 	$(PY) tests/perf/bench_proxy.py
+	$(PY) tests/perf/bench_opa_client.py
+	$(PY) tests/perf/bench_redaction.py
+	$(PY) tests/perf/bench_body.py
 
 clean:
 	rm -rf $(VENV) .bin .airlock
