@@ -25,7 +25,11 @@ async def audit_now(runtime: ProxyRuntime, flow: http.HTTPFlow, kind: str) -> bo
     if not rec.bytes_out and flow.request.raw_content:
         rec.bytes_out = len(flow.request.raw_content)
     gateway_id = runtime.settings.gateway_id
-    events = [rec.event(kind, gateway_id), *rec.finding_events(gateway_id)]
+    events = [
+        rec.event(kind, gateway_id),
+        *rec.credential_events(gateway_id),
+        *rec.finding_events(gateway_id),
+    ]
     if rec.unscannable and kind != "http-stream-end":
         events.append(rec.event("body-unscannable", gateway_id, reason=rec.unscannable))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from addons.audit import Audit
 from addons.correlation import Correlation
+from addons.credentials import CredentialInjection, CredentialLookup
 from addons.drain import Drain
 from addons.identity import Identity
 from addons.policy import Policy
@@ -18,8 +19,10 @@ def build_addons(runtime: ProxyRuntime) -> list[object]:
         Drain(),
         identity,
         Correlation(),
+        CredentialLookup(runtime),
         Policy(runtime, identity),
         Redaction(runtime),
+        CredentialInjection(runtime),
         Audit(runtime),
         Tunnels(runtime),
     ]

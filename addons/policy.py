@@ -46,7 +46,7 @@ class Policy:
             scheme=flow.request.scheme,
             path=rec.path,
         )
-        verdict = await self._runtime.decider.decide(rec.task, facts)
+        verdict = await self._runtime.decider.decide(rec.task, facts, rec.credential_input)
         if verdict.allow:
             rec.verdict = verdict
         else:

@@ -49,7 +49,7 @@ class Redaction:
         """Load the operator's known secrets now, then keep them in step."""
         if self._runtime.known is None:
             return
-        sync = KnownSync(self._guard.redactor, self._runtime.known)
+        sync = KnownSync(self._guard.redactor, self._runtime.known, self._runtime.credentials)
         await asyncio.to_thread(sync.sync)
         self._sync_task = asyncio.create_task(sync.run(KNOWN_REFRESH_SECONDS))
 
@@ -65,11 +65,13 @@ class Redaction:
         message = flow.websocket.messages[-1]
         direction = "outbound" if message.from_client else "inbound"
         mode = rec.verdict.secrets_outbound if message.from_client else rec.verdict.secrets_inbound
-        data, found = self._guard.redactor.redact(message.content)
+        data, found = self._guard.redact(message.content)
         if not found:
             return
-        hits = [SecretHit(f.detector, f.fingerprint, direction, "websocket", f.start,
-                          f.known_name) for f in found]  # fmt: skip
+        hits = [
+            SecretHit(f.detector, f.fingerprint, direction, "websocket", f.start, f.known_name)
+            for f in found
+        ]
         rec.note_hits(hits, ACTIONS.get(mode, "blocked"))
         if mode == "redact":
             message.content = data
@@ -93,8 +95,9 @@ class Redaction:
         if hits and not self._act(flow, hits, mode):
             return
         if hits and mode == "redact":
-            req.headers = http.Headers([(k.encode(), v.encode("utf-8", "surrogateescape"))
-                                        for k, v in headers])  # fmt: skip
+            req.headers = http.Headers(
+                [(k.encode(), v.encode("utf-8", "surrogateescape")) for k, v in headers]
+            )
             req.path = url_safe(new_path) + (f"?{url_safe(new_query)}" if "?" in req.path else "")
         if mode != "block" and is_streamed_upload(req, self._stream_bytes):
             req.stream = self._stream(flow, req.headers, "outbound", mode)
@@ -122,8 +125,9 @@ class Redaction:
         if hits:
             rec.note_hits(hits, ACTIONS[mode])
         if hits and mode == "redact":
-            resp.headers = http.Headers([(k.encode(), v.encode("utf-8", "surrogateescape"))
-                                         for k, v in headers])  # fmt: skip
+            resp.headers = http.Headers(
+                [(k.encode(), v.encode("utf-8", "surrogateescape")) for k, v in headers]
+            )
         if self._should_stream(resp):
             if self._guard_applies(resp):
                 resp.stream = self._stream(flow, resp.headers, "inbound", mode)
@@ -164,10 +168,13 @@ class Redaction:
         # A stream cannot be refused once bytes have gone: "block" redacts instead.
         action = "alerted" if mode == "alert" else "redacted"
         scan = StreamScan(
-            self._guard, direction, headers.get("content-encoding"),
-            on_hits=lambda hits: rec.note_hits(hits, action), apply=mode != "alert",
+            self._guard,
+            direction,
+            headers.get("content-encoding"),
+            on_hits=lambda hits: rec.note_hits(hits, action),
+            apply=mode != "alert",
             framed="text/event-stream" in headers.get("content-type", ""),
-        )  # fmt: skip
+        )
         if "content-encoding" in headers:  # the stream goes on decoded
             del headers["content-encoding"]
             headers.pop("content-length", None)
@@ -177,9 +184,11 @@ class Redaction:
         raw = message.raw_content or b""
         try:
             new, hits = self._guard.body(
-                raw, message.headers.get("content-type", ""),
-                message.headers.get("content-encoding"), direction,
-            )  # fmt: skip
+                raw,
+                message.headers.get("content-type", ""),
+                message.headers.get("content-encoding"),
+                direction,
+            )
         except (BodyTooLarge, UnsupportedEncoding) as exc:
             self._unscannable(flow, direction, mode, exc)
             return
@@ -201,10 +210,15 @@ class Redaction:
         rec = record(flow)
         detectors = ", ".join(sorted({h.detector for h in hits}))
         where = "request" if hits[0].direction == "outbound" else "response"
-        refuse(flow, refusal(
-            "secret_detected", f"the {where} carries a secret ({detectors}); it was not sent",
-            f"airlock.secrets.{hits[0].detector}", rec.verdict.revision if rec.verdict else "",
-        ))  # fmt: skip
+        refuse(
+            flow,
+            refusal(
+                "secret_detected",
+                f"the {where} carries a secret ({detectors}); it was not sent",
+                f"airlock.secrets.{hits[0].detector}",
+                rec.verdict.revision if rec.verdict else "",
+            ),
+        )
 
     def _unscannable(self, flow: http.HTTPFlow, direction: str, mode: str, exc: Exception) -> None:
         rec = record(flow)
@@ -212,5 +226,8 @@ class Redaction:
         if mode == "alert":
             return
         code = getattr(exc, "code", "body_unscannable")
-        refuse(flow, refusal(code, f"the {direction} body cannot be scanned for secrets: {exc}"),
-               status=getattr(exc, "http_status", 403))  # fmt: skip
+        refuse(
+            flow,
+            refusal(code, f"the {direction} body cannot be scanned for secrets: {exc}"),
+            status=getattr(exc, "http_status", 403),
+        )

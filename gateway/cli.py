@@ -10,12 +10,14 @@ import click
 
 from gateway import __version__
 from gateway.cli_common import emit, settings_from
+from gateway.cli_cred import cred
 from gateway.cli_query import events
 from gateway.cli_secrets import secrets
 from gateway.config import Settings
 from gateway.control.keys import ROLES
 from gateway.control.tasks import TaskInfo, parse_ttl
-from gateway.errors import AirlockError
+from gateway.credentials.store import grant_expiry
+from gateway.errors import AirlockError, InvalidRequestError
 from gateway.home import init_home, operator_key
 from gateway.runtime import build_control_plane
 
@@ -120,18 +122,45 @@ def task_output(settings: Settings, info: TaskInfo, token: str) -> dict[str, Any
 @click.option("--profile", default="default", show_default=True, help="Policy profile.")
 @click.option("--ttl", default="2h", show_default=True, help="Lifetime: 90s, 30m, 2h, 7d.")
 @click.option("--tenant", default="default", show_default=True, help="Tenant.")
+@click.option(
+    "--grant",
+    "grants",
+    multiple=True,
+    metavar="CRED",
+    help="Give the task a placeholder for credential CRED (repeatable).",
+)
+@click.option("--grant-ttl", help="Grants end after this (default: with the task).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def task_create(
-    ctx: click.Context, agent: str, profile: str, ttl: str, tenant: str, as_json: bool
+    ctx: click.Context,
+    agent: str,
+    profile: str,
+    ttl: str,
+    tenant: str,
+    grants: tuple[str, ...],
+    grant_ttl: str | None,
+    as_json: bool,
 ) -> None:
     """Create a task; prints its proxy URL (with credentials) and sandbox env."""
     settings = settings_from(ctx)
     init_home(settings)
-    info, token = build_control_plane(settings).tasks.create(
+    control = build_control_plane(settings)
+    creds = control.credentials() if grants else None
+    for name in grants:  # fail before creating the task
+        if creds is not None and creds.get(name).status != "active":
+            raise InvalidRequestError(f"credential {name!r} is not active")
+    info, token = control.tasks.create(
         agent=agent, profile=profile, ttl=parse_ttl(ttl), tenant=tenant
     )
     out = task_output(settings, info, token)
+    expiry = grant_expiry(info.expires_at, parse_ttl(grant_ttl) if grant_ttl else None)
+    out["credentials"] = {}
+    for name in grants:
+        assert creds is not None
+        granted = creds.grant(info.task_id, name, expiry)
+        out["credentials"][name] = granted.placeholder
+        out["env"][creds.get(name).env_var] = granted.placeholder
     exports = "\n".join(f"export {k}='{v}'" for k, v in out["env"].items() if v)
     emit(
         out,
@@ -215,6 +244,7 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
 
 
 main.add_command(events)
+main.add_command(cred)
 main.add_command(secrets)
 
 

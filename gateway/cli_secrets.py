@@ -25,12 +25,17 @@ def secrets() -> None:
 @secrets.command("register")
 @click.argument("name")
 @click.option("--from-env", "from_env", metavar="VAR", help="Read the value from $VAR.")
-@click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False),
-              help="Read the value from a file (trailing newline dropped).")  # fmt: skip
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the value from a file (trailing newline dropped).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def register(ctx: click.Context, name: str, from_env: str | None, from_file: str | None,
-             as_json: bool) -> None:  # fmt: skip
+def register(
+    ctx: click.Context, name: str, from_env: str | None, from_file: str | None, as_json: bool
+) -> None:
     """Register (or rotate) a value the proxy must always catch, by NAME.
 
     The value is read from --from-env, --from-file or standard input, never from the
@@ -48,8 +53,12 @@ def register(ctx: click.Context, name: str, from_env: str | None, from_file: str
     init_home(settings)
     fp = Redactor(fingerprint_key(settings)).fingerprint(value.encode())
     info = build_control_plane(settings).known_secrets().register(name, value, fp)
-    emit(info.as_dict(), as_json, f"Known secret {name} registered (fingerprint {fp}); "
-                                  "a running proxy picks it up within 5 s.")  # fmt: skip
+    emit(
+        info.as_dict(),
+        as_json,
+        f"Known secret {name} registered (fingerprint {fp}); "
+        "a running proxy picks it up within 5 s.",
+    )
 
 
 @secrets.command("list")
@@ -78,8 +87,14 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.option("--limit", default=100, show_default=True, help="Sightings to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def sightings(ctx: click.Context, fingerprint: str, since: str | None, until: str | None,
-              limit: int, as_json: bool) -> None:  # fmt: skip
+def sightings(
+    ctx: click.Context,
+    fingerprint: str,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Every finding of the secret with FINGERPRINT (16 hex, or the 8 of a marker)."""
     params = {"from": since, "to": until, "limit": limit}
     body = api_get(settings_from(ctx), f"/v1/secrets/{fingerprint}/sightings", params)

@@ -17,6 +17,8 @@ from gateway.control.keys import ApiKeyService
 from gateway.control.known import KnownSecretService
 from gateway.control.tasks import TaskService
 from gateway.control.vault import Vault, load_master_key
+from gateway.credentials.broker import Broker
+from gateway.credentials.store import CredentialService
 from gateway.egress.destination import Resolver
 from gateway.egress.secrets import SecretGuard
 from gateway.egress.verdict import Decider
@@ -34,22 +36,31 @@ class ControlPlane:
     sessions: sessionmaker[Session]
     settings: Settings
 
-    def known_secrets(self) -> KnownSecretService:
+    def vault(self) -> Vault:
         """Built on demand: it needs the master key, which lives in the home."""
         self.settings.home_dir.mkdir(parents=True, exist_ok=True)
         env_key = self.settings.master_key
         key = load_master_key(
             self.settings.home_dir, env_key.get_secret_value() if env_key else None
         )
-        return KnownSecretService(self.sessions, Vault(key))
+        return Vault(key)
+
+    def known_secrets(self) -> KnownSecretService:
+        return KnownSecretService(self.sessions, self.vault())
+
+    def credentials(self) -> CredentialService:
+        fingerprints = Redactor(fingerprint_key(self.settings))
+        return CredentialService(self.sessions, self.vault(), fingerprints.fingerprint)
 
 
 def build_control_plane(settings: Settings) -> ControlPlane:
     sessions = make_sessionmaker(make_engine(settings.control_db_url))
     return ControlPlane(
-        tasks=TaskService(sessions), keys=ApiKeyService(sessions), sessions=sessions,
+        tasks=TaskService(sessions),
+        keys=ApiKeyService(sessions),
+        sessions=sessions,
         settings=settings,
-    )  # fmt: skip
+    )
 
 
 def open_spool(settings: Settings, stream: str) -> GroupCommitter:
@@ -66,6 +77,8 @@ class ProxyRuntime:
     policy: PolicyClient
     secrets: SecretGuard
     known: KnownSecretService | None = None  # operator-registered values, reloaded live
+    credentials: CredentialService | None = None
+    broker: Broker | None = None
 
     async def aclose(self) -> None:
         await self.policy.aclose()
@@ -74,6 +87,7 @@ class ProxyRuntime:
 
 def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRuntime:
     control = build_control_plane(settings)
+    credentials = control.credentials()
     policy = PolicyClient(settings.effective_opa_url, settings.opa_timeout_ms)
     return ProxyRuntime(
         settings=settings,
@@ -85,4 +99,6 @@ def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRunti
             Redactor(fingerprint_key(settings)), scan_limit=settings.scan_limit_bytes
         ),
         known=control.known_secrets(),
+        credentials=credentials,
+        broker=Broker(credentials, cache_seconds=settings.identity_cache_seconds),
     )

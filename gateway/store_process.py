@@ -34,7 +34,8 @@ def serve(settings: Settings) -> int:
     )
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
-    app = create_app(AppDeps(store, control.keys, shipper, settings.spool_dir))
+    deps = AppDeps(store, control.keys, shipper, settings.spool_dir, control.credentials())
+    app = create_app(deps)
     host, port = parse_listen(settings.api_listen)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -26,6 +26,8 @@ EVENT_KINDS: dict[str, tuple[str, str, str]] = {
     "task-refused": ("AL2001", "warning", "A killed or expired task tried to make a call."),
     "secret-finding": ("AL4000", "high", "A secret was found in a request or a response."),
     "body-unscannable": ("AL4001", "warning", "A body was too large or undecodable to scan."),
+    "credential-injected": ("AL5000", "info", "A real credential replaced a placeholder."),
+    "credential-misuse": ("AL5001", "high", "A placeholder was sent where it may not go."),
     "component-start": ("AL3000", "info", "An Airlock component started."),
     "component-restart": ("AL3001", "warning", "A crashed component was restarted."),
     "component-stop": ("AL3002", "info", "An Airlock component stopped cleanly."),

@@ -36,6 +36,14 @@ def _token_literal(token: str) -> str:
     return token
 
 
+def _chdb_param(value: Any) -> Any:
+    """chDB binds parameters as text: an Array(String) needs its quoted literal form."""
+    if isinstance(value, list | tuple):
+        quoted = (str(v).replace("\\", "\\\\").replace("'", "\\'") for v in value)
+        return "[" + ",".join(f"'{q}'" for q in quoted) + "]"
+    return value
+
+
 class ChdbStore:
     """chDB owns its data directory: exactly one process may open it."""
 
@@ -64,9 +72,10 @@ class ChdbStore:
                 raise StoreUnavailableError(f"chDB insert failed: {exc}") from None
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        bound = {k: _chdb_param(v) for k, v in (params or {}).items()}
         with self._lock:
             try:
-                result = self._session.query(sql, "JSONEachRow", params=params or {})
+                result = self._session.query(sql, "JSONEachRow", params=bound)
             except Exception as exc:
                 raise StoreUnavailableError(f"chDB query failed: {exc}") from None
         text = result.data() if result is not None else ""

@@ -69,3 +69,45 @@ class KnownSecret(Base):
     fingerprint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Credential(Base):
+    """A credential Airlock injects for tasks; values live in CredentialVersion, sealed."""
+
+    __tablename__ = "credentials"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bearer | basic | header | aws | raw
+    hosts: Mapped[str] = mapped_column(String(4000))  # JSON list of host patterns
+    env_var: Mapped[str] = mapped_column(String(128))
+    header_name: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str] = mapped_column(String(256), default="")
+    version: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CredentialVersion(Base):
+    __tablename__ = "credential_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(ForeignKey("credentials.name"), index=True)
+    version: Mapped[int] = mapped_column()
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Grant(Base):
+    """A task's right to one credential, through its placeholder (not a secret)."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    credential: Mapped[str] = mapped_column(ForeignKey("credentials.name"))
+    placeholder: Mapped[str] = mapped_column(String(512), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

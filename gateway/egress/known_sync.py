@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from gateway.control.known import KnownSecretService
+from gateway.credentials.store import CredentialService
 from gateway.errors import AirlockError
 from gateway.redaction import Redactor
 
@@ -16,14 +17,29 @@ class KnownSync:
     """Registers every known secret with the engine; rotated values are added (the
     old value stays caught: a retired secret showing up is still a leak)."""
 
-    def __init__(self, redactor: Redactor, service: KnownSecretService) -> None:
+    def __init__(
+        self,
+        redactor: Redactor,
+        service: KnownSecretService,
+        credentials: CredentialService | None = None,
+    ) -> None:
         self._redactor = redactor
         self._service = service
+        self._credentials = credentials
         self._seen: set[tuple[str, str]] = set()
+
+    def values(self) -> list[tuple[str, str]]:
+        """Operator-registered values, and every version of every brokered credential."""
+        out = list(self._service.values())
+        if self._credentials is not None:
+            out += [
+                (f"credential:{n}:v{v}", value) for n, v, value in self._credentials.all_values()
+            ]
+        return out
 
     def sync(self) -> int:
         added = 0
-        for name, value in self._service.values():
+        for name, value in self.values():
             key = (name, self._redactor.fingerprint(value.encode()))
             if key in self._seen:
                 continue

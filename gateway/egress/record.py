@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 from gateway.audit.events import AuditEvent, now_utc
@@ -62,10 +63,29 @@ class FlowRecord:
     hits_recorded: int = 0
     blocked_response: list[SecretHit] = field(default_factory=list)
     unscannable: str = ""  # why a body could not be scanned, if it could not
+    credential_input: list[dict[str, Any]] = field(default_factory=list)  # for the policy
+    credential_uses: dict[str, str] = field(default_factory=dict)  # placeholder -> name
+    injected: list[tuple[str, int]] = field(default_factory=list)  # (name, version)
+    misused: list[str] = field(default_factory=list)  # credential names refused
+    credentials_recorded: bool = False
 
     def note_hits(self, hits: list[SecretHit], action: str) -> None:
         self.secret_hits += hits
         self.secret_actions += [action] * len(hits)
+
+    def credential_events(self, gateway_id: str) -> list[AuditEvent]:
+        """One event per injection and per refused placeholder, by name and version."""
+        if self.credentials_recorded:
+            return []
+        self.credentials_recorded = True
+        out = [
+            self.event("credential-injected", gateway_id, credential=name, version=str(version))
+            for name, version in self.injected
+        ]
+        out += [
+            self.event("credential-misuse", gateway_id, credential=name) for name in self.misused
+        ]
+        return out
 
     def finding_events(self, gateway_id: str) -> list[AuditEvent]:
         """``secret-finding`` events for hits not yet recorded (never the secret itself)."""
@@ -74,11 +94,17 @@ class FlowRecord:
         for hit, action in list(pending)[self.hits_recorded :]:
             out.append(
                 self.event(
-                    "secret-finding", gateway_id, detector=hit.detector,
-                    direction=hit.direction, location=hit.location, offset=str(hit.offset),
-                    fingerprint=hit.fingerprint, action=action, known_name=hit.known_name,
+                    "secret-finding",
+                    gateway_id,
+                    detector=hit.detector,
+                    direction=hit.direction,
+                    location=hit.location,
+                    offset=str(hit.offset),
+                    fingerprint=hit.fingerprint,
+                    action=action,
+                    known_name=hit.known_name,
                 )
-            )  # fmt: skip
+            )
         self.hits_recorded = len(self.secret_hits)
         return out
 
@@ -91,6 +117,8 @@ class FlowRecord:
             extra["streamed"] = "true"
         if self.secret_hits and kind != "secret-finding":
             extra["secret_findings"] = str(len(self.secret_hits))
+        if self.injected and kind == "http-request":
+            extra["credentials"] = ",".join(f"{n}:v{v}" for n, v in self.injected)
         return AuditEvent(
             kind=kind,
             ts=self.ts,

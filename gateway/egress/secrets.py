@@ -11,16 +11,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from gateway.credentials.placeholder import MARKER
 from gateway.egress.content import decode_body
 from gateway.egress.decoding import StreamDecoder
-from gateway.redaction import Finding, Redactor, is_binary_content_type
+from gateway.redaction import Finding, Redactor, is_binary_content_type, marker
+
+PLACEHOLDER_MARKER = MARKER.encode()
 
 # Headers whose values are protocol plumbing, never secrets an agent could leak.
 SKIP_HEADERS = frozenset(
-    {"content-length", "content-type", "content-encoding", "transfer-encoding", "host",
-     "connection", "accept", "accept-encoding", "user-agent", "date", "etag", "if-none-match",
-     "content-security-policy", "strict-transport-security", "x-airlock-request-id"}
-)  # fmt: skip
+    {
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "accept",
+        "accept-encoding",
+        "user-agent",
+        "date",
+        "etag",
+        "if-none-match",
+        "content-security-policy",
+        "strict-transport-security",
+        "x-airlock-request-id",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,22 @@ class SecretGuard:
         self.redactor = redactor
         self.scan_limit = scan_limit
 
+    def redact(self, data: bytes) -> tuple[bytes, list[Finding]]:
+        """The engine's redaction, minus Airlock's own placeholders (they are not secrets:
+        the credential broker swaps them for real values after this scan)."""
+        out, found = self.redactor.redact(data)
+        if not found or PLACEHOLDER_MARKER not in data:
+            return out, found
+        keep = [f for f in found if PLACEHOLDER_MARKER not in data[f.start : f.end]]
+        if len(keep) == len(found):
+            return out, found
+        buf, pos = bytearray(), 0
+        for f in keep:
+            buf += data[pos : f.start] + marker(f.detector, f.fingerprint)
+            pos = f.end
+        buf += data[pos:]
+        return bytes(buf), keep
+
     def headers(
         self, items: list[tuple[str, str]], direction: str
     ) -> tuple[list[tuple[str, str]], list[SecretHit]]:
@@ -54,13 +87,13 @@ class SecretGuard:
             if name.lower() in SKIP_HEADERS:
                 out.append((name, value))
                 continue
-            data, found = self.redactor.redact(value.encode("utf-8", "surrogateescape"))
+            data, found = self.redact(value.encode("utf-8", "surrogateescape"))
             hits += _hits(found, direction, f"header:{name.lower()}")
             out.append((name, data.decode("utf-8", "surrogateescape")) if found else (name, value))
         return out, hits
 
     def text(self, value: str, direction: str, location: str) -> tuple[str, list[SecretHit]]:
-        data, found = self.redactor.redact(value.encode("utf-8", "surrogateescape"))
+        data, found = self.redact(value.encode("utf-8", "surrogateescape"))
         if not found:
             return value, []
         return data.decode("utf-8", "surrogateescape"), _hits(found, direction, location)
@@ -75,7 +108,7 @@ class SecretGuard:
         if not raw or is_binary_content_type(content_type):
             return None, []
         decoded = decode_body(raw, content_encoding, self.scan_limit)
-        data, found = self.redactor.redact(decoded)
+        data, found = self.redact(decoded)
         return (data if found else None), _hits(found, direction, "body")
 
 
@@ -127,7 +160,7 @@ class StreamScan:
         end = end if final or len(self._pending) > self.max_frame else end + 2
         frame = bytes(self._pending[:end])
         del self._pending[:end]
-        out, found = self.guard.redactor.redact(frame)
+        out, found = self.guard.redact(frame)
         if found:
             hits = _hits(found, self.direction, "stream")
             self.on_hits([replace(h, offset=h.offset + self._offset) for h in hits])

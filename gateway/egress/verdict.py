@@ -31,6 +31,8 @@ class Verdict:
     revision: str
     secrets_outbound: str = "block"  # the strictest until policy says otherwise
     secrets_inbound: str = "block"
+    inject: tuple[str, ...] = ()
+    refuse_credentials: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -51,7 +53,10 @@ class Decider:
         self._policy = policy
         self._resolver = resolver
 
-    async def decide(self, task: TaskInfo, facts: RequestFacts) -> Verdict:
+    async def decide(
+        self, task: TaskInfo, facts: RequestFacts, credentials: list[dict[str, Any]] | None = None
+    ) -> Verdict:
+        """``credentials``: ``{"name", "hosts"}`` of each granted credential in the request."""
         addresses = await self._resolver.addresses(facts.host, facts.port)
         policy_input: dict[str, Any] = {
             "kind": facts.kind,
@@ -63,6 +68,7 @@ class Decider:
             },
             "destination": {"host": facts.host, "port": facts.port, "addresses": list(addresses)},
             "request": {"method": facts.method, "scheme": facts.scheme, "path": facts.path},
+            "credentials": credentials or [],
         }
         try:
             decision = await self._policy.decide(policy_input)
@@ -79,6 +85,8 @@ class Decider:
             decision.revision,
             decision.secrets_outbound,
             decision.secrets_inbound,
+            decision.inject,
+            decision.refuse_credentials,
         )
 
 

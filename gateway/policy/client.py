@@ -26,6 +26,8 @@ class Decision:
     revision: str
     secrets_outbound: str = "redact"  # what to do with a secret in the request
     secrets_inbound: str = "redact"  # ... and in the response
+    inject: tuple[str, ...] = ()  # credentials to inject for this request
+    refuse_credentials: tuple[str, ...] = ()  # placeholders sent where they may not go
 
     @classmethod
     def from_opa(cls, body: dict[str, Any]) -> Decision:
@@ -39,9 +41,13 @@ class Decision:
         revision = revision or "unknown"  # an external OPA without a bundle revision
         raw_modes = result.get("secrets")
         modes: dict[str, Any] = raw_modes if isinstance(raw_modes, dict) else {}
+        raw_creds = result.get("credentials")
+        creds: dict[str, Any] = raw_creds if isinstance(raw_creds, dict) else {}
         return cls(
             secrets_outbound=_mode(modes.get("outbound")),
             secrets_inbound=_mode(modes.get("inbound")),
+            inject=tuple(str(n) for n in creds.get("inject", ())),
+            refuse_credentials=tuple(str(n) for n in creds.get("refuse", ())),
             allow=result["allow"],
             reasons=tuple(str(r) for r in result.get("reasons", ())),
             rules=tuple(str(r) for r in result.get("rules", ())),

@@ -17,7 +17,8 @@ from gateway import __version__
 from gateway.audit.shipper import Shipper
 from gateway.audit.store import AuditStore
 from gateway.control.keys import ApiKeyService, Principal
-from gateway.errors import AirlockError, PermissionDeniedError
+from gateway.credentials.store import CredentialService
+from gateway.errors import AirlockError, NotFoundError, PermissionDeniedError
 from gateway.query.auth import require
 from gateway.query.events_query import EventFilter, build_query, page, parse_time
 from gateway.query.metrics import build_registry
@@ -29,6 +30,7 @@ class AppDeps:
     keys: ApiKeyService
     shipper: Shipper
     spool_dir: Path
+    credentials: CredentialService | None = None
 
 
 class EventsPage(BaseModel):
@@ -40,6 +42,18 @@ class Sightings(BaseModel):
     fingerprint: str
     sightings: list[dict[str, Any]]
     next_cursor: str | None
+
+
+class CredentialTrace(BaseModel):
+    name: str
+    kind: str
+    version: int
+    status: str
+    hosts: list[str]
+    fingerprints: list[str]
+    grants: list[dict[str, str]]
+    events: list[dict[str, Any]]
+    sightings: list[dict[str, Any]]
 
 
 class Health(BaseModel):
@@ -148,6 +162,45 @@ def create_app(deps: AppDeps) -> FastAPI:
         sql, params = build_query(event_filter)
         events, next_cursor = page(deps.store.query(sql, params), limit)
         return Sightings(fingerprint=fingerprint.lower(), sightings=events, next_cursor=next_cursor)
+
+    @app.get("/v1/credentials/{name}/trace")
+    def credential_trace(
+        name: str,
+        principal: Annotated[Principal, Depends(require("auditor"))],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    ) -> CredentialTrace:
+        """Which tasks had it, every injection and misuse, every sighting of its values."""
+        if deps.credentials is None:
+            raise NotFoundError("this store has no credential store")
+        info = deps.credentials.get(name)
+        fingerprints = deps.credentials.fingerprints(name)
+        scope = tenant_scope(principal, None)
+        uses = EventFilter(
+            tenant=scope,
+            credential=name,
+            limit=limit,
+            kinds=("credential-injected", "credential-misuse"),
+        )
+        seen = EventFilter(
+            tenant=scope, kind="secret-finding", fingerprints=tuple(fingerprints), limit=limit
+        )
+        events, _ = page(deps.store.query(*build_query(uses)), limit)
+        sightings, _ = page(deps.store.query(*build_query(seen)), limit)
+        grants = [
+            {"task_id": g.task_id, "expires_at": g.expires_at.isoformat()}
+            for g in deps.credentials.grants_of(name)
+        ]
+        return CredentialTrace(
+            name=info.name,
+            kind=info.kind,
+            version=info.version,
+            status=info.status,
+            hosts=list(info.hosts),
+            fingerprints=fingerprints,
+            grants=grants,
+            events=events,
+            sightings=sightings,
+        )
 
     return app
 

@@ -63,6 +63,9 @@ class EventFilter:
     kind: str | None = None
     request_id: str | None = None
     fingerprint: str | None = None  # secret fingerprint (or an 8+ hex prefix of one)
+    fingerprints: tuple[str, ...] = ()  # any of these exact fingerprints
+    credential: str | None = None  # detail.credential (injections, misuse)
+    kinds: tuple[str, ...] = ()  # any of these kinds
     since: datetime | None = None
     until: datetime | None = None
     order: str = "desc"
@@ -87,6 +90,15 @@ def build_query(f: EventFilter) -> tuple[str, dict[str, Any]]:
             raise InvalidRequestError(f"invalid fingerprint {f.fingerprint!r}: 8 to 16 hex digits")
         where.append("startsWith(JSONExtractString(detail, 'fingerprint'), {fingerprint:String})")
         params["fingerprint"] = f.fingerprint.lower()
+    if f.fingerprints:
+        where.append("JSONExtractString(detail, 'fingerprint') IN {fps:Array(String)}")
+        params["fps"] = list(f.fingerprints)
+    if f.credential is not None:
+        where.append("JSONExtractString(detail, 'credential') = {credential:String}")
+        params["credential"] = f.credential
+    if f.kinds:
+        where.append("kind IN {kinds:Array(String)}")
+        params["kinds"] = list(f.kinds)
     if f.since is not None:
         where.append("ts >= {since:DateTime64(6, 'UTC')}")
         params["since"] = f.since.astimezone(UTC).strftime(CH_TIME)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.redaction.benign import SHIELD_RULES
-from gateway.redaction.detector import Detector
+from gateway.redaction.detector import Anchor, Detector
 from gateway.redaction.finding import RANK_KNOWN, RANK_SHIELD, Candidate, Finding, marker
 from gateway.redaction.fingerprint import Fingerprinter
 from gateway.redaction.keyword import AuthHeaderDetector, KeywordDetector
@@ -54,6 +54,10 @@ class Redactor:
         self._detectors: tuple[Detector, ...] = tuple(chosen)
         self._shields = tuple(RegexDetector(rule) for rule in SHIELD_RULES)
         self._shield_filter = Prefilter(a for d in self._shields for a in d.anchors)
+        self._shield_reach = (
+            max(d.rule.after for d in self._shields),
+            max(d.rule.before + len(a.literal) for d in self._shields for a in d.anchors),
+        )
         self._lock = threading.Lock()
         self._plan = self._build_plan()
 
@@ -104,10 +108,30 @@ class Redactor:
         raw = [c for d in plan.detectors for c in d.find(data, hits)] if hits else []
         if not raw:
             return Analysis([], [])
-        shield_hits = self._shield_filter.run(data)
-        shields = [c for d in self._shields for c in d.find(data, shield_hits)]
+        shields = self._shields_near(data, raw)
         spans = sorted({(c.start, c.end) for c in (*raw, *shields)})
         return Analysis(_resolve(raw, shields), spans)
+
+    def _shields_near(self, data: bytes, raw: list[Candidate]) -> list[Candidate]:
+        """Benign structures that may overlap a candidate; only windows around them are read.
+
+        A shield matching within ``before``/``after`` of its anchor overlaps a candidate only if
+        the anchor lies within that reach of the candidate, so the windows cover every shield
+        that can matter (and the shield regexes still see the whole input around a hit).
+        """
+        reach_left, reach_right = self._shield_reach
+        windows: list[tuple[int, int]] = []
+        for cand in sorted(raw, key=lambda c: c.start):
+            lo, hi = max(0, cand.start - reach_left), min(len(data), cand.end + reach_right)
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            else:
+                windows.append((lo, hi))
+        hits: dict[Anchor, list[int]] = {}
+        for lo, hi in windows:
+            for anchor, found in self._shield_filter.run(data[lo:hi]).items():
+                hits.setdefault(anchor, []).extend(pos + lo for pos in found)
+        return [c for d in self._shields for c in d.find(data, hits)]
 
     def finding(self, candidate: Candidate, offset: int) -> Finding:
         """Engine-internal: the reportable form of a candidate, shifted by ``offset``."""

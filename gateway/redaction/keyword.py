@@ -22,6 +22,10 @@ _KEYWORD_RE = re.compile(
     rb"[\"']?[ \t]*(?::|=|:=|=>)[ \t]*"
     rb"(?:(?P<q>[\"'])(?P<qv>[^\"'\\\r\n]{4,200})(?P=q)|(?P<v>[^\s\"',;(){}\[\]<>`&|]{4,200}))"
 )
+# necessary for a match: the key runs on from the keyword to an assignment operator
+_ASSIGN_AHEAD = re.compile(rb"[A-Za-z0-9_.-]*+[\"']?[ \t]*[:=]")
+_NAME_RUN = re.compile(rb"[A-Za-z0-9_.-]+")
+_KEY_REACH = 48  # how far before a keyword hit its key may start
 _HEADER_RE = re.compile(
     rb"(?i:(?:proxy-)?authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
     rb"(?:(?P<scheme>(?i:basic|bearer|token|bot|digest))[ \t]+)?(?P<v>[A-Za-z0-9._~+/=-]{8,4096})"
@@ -71,18 +75,36 @@ class KeywordDetector:
     def find(self, data: bytes, hits: Hits) -> Iterator[Candidate]:
         seen: set[int] = set()
         for pos in positions(hits, self.anchors):
-            lo, hi = max(0, pos - 48), min(len(data), pos + 320)
-            for match in _KEYWORD_RE.finditer(data, lo, hi):
-                group = "qv" if match.start("qv") >= 0 else "v"
-                start, end = match.span(group)
-                if start in seen or not match.start("key") <= pos < match.end("key"):
-                    continue
-                key = match.group("key").lower()
-                value = data[start:end]
-                if not _plausible(value, any(w in key for w in _PASSWORD_WORDS)):
-                    continue
-                seen.add(start)
-                yield Candidate(self.name, start, end, self.rank, value)
+            match = _key_around(data, pos)
+            if match is None:
+                continue
+            group = "qv" if match.start("qv") >= 0 else "v"
+            start, end = match.span(group)
+            if start in seen or not match.start("key") <= pos < match.end("key"):
+                continue
+            key = match.group("key").lower()
+            value = data[start:end]
+            if not _plausible(value, any(w in key for w in _PASSWORD_WORDS)):
+                continue
+            seen.add(start)
+            yield Candidate(self.name, start, end, self.rank, value)
+
+
+def _key_around(data: bytes, pos: int) -> re.Match[bytes] | None:
+    """The assignment whose key holds the keyword at ``pos``, if there is one.
+
+    A key is a run of name characters, so it can only start where the run around ``pos``
+    starts; the assignment after the run is checked first because most hits in code and prose
+    have none (``self.key)``, ``tokens``).
+    """
+    if _ASSIGN_AHEAD.match(data, pos) is None:
+        return None
+    lo = max(0, pos - _KEY_REACH)
+    run = _NAME_RUN.match(data[lo:pos][::-1])  # the name characters just before ``pos``
+    start = pos - (run.end() if run else 0)
+    if start == lo and lo > 0 and _NAME_RUN.match(data, lo - 1, lo):
+        return None  # the run is longer than any key can reach back
+    return _KEYWORD_RE.match(data, start, min(len(data), pos + 320))
 
 
 class AuthHeaderDetector:

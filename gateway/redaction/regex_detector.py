@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from gateway.redaction.detector import Anchor, Hits, positions
@@ -13,6 +13,9 @@ from gateway.redaction.finding import RANK_PROVIDER, Candidate
 @dataclass(frozen=True)
 class RegexRule:
     """``pattern`` must match within ``before`` bytes before and ``after`` bytes after an anchor.
+
+    With ``before == 0`` every match starts at one of its anchors, so the pattern is only tried
+    (``re.match``) at each anchor hit; otherwise it is searched in the window around the hit.
 
     ``groups`` name the capture groups that hold the secret (first one that took part wins);
     an empty tuple means the whole match is the secret.
@@ -45,10 +48,16 @@ class RegexDetector:
 
     def find(self, data: bytes, hits: Hits) -> Iterator[Candidate]:
         rule, seen = self.rule, set()
-        size = len(data)
+        pattern, before, after = rule.pattern, rule.before, rule.after
         for pos in positions(hits, rule.anchors):
-            lo, hi = max(0, pos - rule.before), min(size, pos + rule.after)
-            for match in rule.pattern.finditer(data, lo, hi):
+            if before == 0:
+                found = pattern.match(data, pos, pos + after)  # re clamps the end to the data
+                if found is None:
+                    continue
+                matches: Iterable[re.Match[bytes]] = (found,)
+            else:
+                matches = pattern.finditer(data, max(0, pos - before), pos + after)
+            for match in matches:
                 start, end = _secret_span(match, rule.groups)
                 if start < 0 or end <= start or (start, end) in seen:
                     continue

@@ -52,7 +52,13 @@ PROVIDER_RULES: tuple[RegexRule, ...] = (
     ),
     RegexRule(
         "aws_secret_access_key",
-        _a("secret_access_key", "secretaccesskey", nocase=True),
+        _a(
+            "secret_access_key",
+            "secret_accesskey",
+            "secretaccess_key",
+            "secretaccesskey",
+            nocase=True,
+        ),
         _rx(
             rb"(?i:secret_?access_?key)[\"']?\s*(?::|=|:=|=>)\s*[\"']?"
             rb"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"

@@ -6,6 +6,7 @@
 #   The single entrypoint is data.airlock.decision.
 package airlock
 
+import data.airlock.credentials
 import data.airlock.network
 import data.airlock.secrets
 
@@ -18,7 +19,10 @@ import data.airlock.secrets
 #   allow entry as "profile/NAME/allow/INDEX". On deny, reasons and rules come from
 #   the METADATA of the deny rules in data.airlock.network, most specific first.
 #   "secrets": {"outbound": MODE, "inbound": MODE} says what to do with a secret found
-#   in the request or the response (data.airlock.secrets).
+#   in the request or the response (data.airlock.secrets). "credentials": {"inject":
+#   [NAME], "refuse": [NAME]} splits the credentials whose placeholders the request
+#   carries (input.credentials) into those to inject and those to refuse
+#   (data.airlock.credentials).
 # entrypoint: true
 # scope: document
 decision := {
@@ -28,6 +32,7 @@ decision := {
 	"messages": messages,
 	"profile": network.profile_name,
 	"secrets": {"outbound": secrets.outbound, "inbound": secrets.inbound},
+	"credentials": {"inject": credentials.allowed, "refuse": credentials.refused},
 }
 
 default allow := false

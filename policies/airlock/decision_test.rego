@@ -30,6 +30,7 @@ test_allow_decision_shape if {
 		"messages": ["Destination example.com:443 is allowed by profile \"test\" (allow entry 0)."],
 		"profile": "test",
 		"secrets": {"outbound": "redact", "inbound": "redact"},
+		"credentials": {"inject": [], "refuse": []},
 	}
 }
 
@@ -46,6 +47,7 @@ test_destination_not_allowed_decision if {
 		"messages": ["Destination example.net:443 is not in the allow list of profile \"test\"."],
 		"profile": "test",
 		"secrets": {"outbound": "redact", "inbound": "redact"},
+		"credentials": {"inject": [], "refuse": []},
 	}
 }
 
@@ -75,6 +77,7 @@ test_empty_input_decision_is_defined_deny if {
 		"messages": ["Destination (unknown destination) is denied because the task profile \"\" is not defined."],
 		"profile": "",
 		"secrets": {"outbound": "redact", "inbound": "redact"},
+		"credentials": {"inject": [], "refuse": []},
 	}
 }
 

@@ -74,7 +74,15 @@ def decide(payload: Any) -> dict[str, Any]:
     result = json.loads(proc.stdout)["result"]
     assert len(result) == 1, f"decision undefined or ambiguous for {payload!r}: {proc.stdout}"
     decision: dict[str, Any] = result[0]["expressions"][0]["value"]
-    assert set(decision) == {"allow", "reasons", "rules", "messages", "profile", "secrets"}
+    assert set(decision) == {
+        "allow",
+        "reasons",
+        "rules",
+        "messages",
+        "profile",
+        "secrets",
+        "credentials",
+    }
     assert set(decision["secrets"]) == {"outbound", "inbound"}
     assert isinstance(decision["allow"], bool)
     assert len(decision["reasons"]) == len(decision["rules"]) == len(decision["messages"]) >= 1

@@ -1,0 +1,1 @@
+"""Credential brokering: agents hold placeholders, the proxy injects real values."""

@@ -1,0 +1,192 @@
+"""Credential brokering through the real proxy: placeholders in, real values out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+import time
+from typing import Any
+
+import pytest
+
+from tests.support.airlock import AirlockInstance, client_env
+from tests.support.upstream import HttpsUpstream
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def brokered(
+    airlock: AirlockInstance, upstream: HttpsUpstream, plain_upstream: HttpsUpstream
+) -> dict[str, Any]:
+    """A bearer and a basic credential for the HTTPS upstream only; the profile also
+    allows the plain upstream, where the placeholders must not go."""
+    airlock.add_profile(
+        "brokered",
+        [
+            {"host": "localhost", "ports": [upstream.port], "allow_private": True},
+            {"host": "127.0.0.1", "ports": [plain_upstream.port], "allow_private": True},
+        ],
+    )
+    real_token = "sk-proj-" + secrets.token_urlsafe(40)
+    real_password = "pw-" + secrets.token_hex(16)
+    env = {"REAL_TOKEN": real_token, "REAL_BASIC": f"deploy:{real_password}"}
+    out = airlock.cli(
+        "cred",
+        "add",
+        "api-token",
+        "--kind",
+        "bearer",
+        "--value-env",
+        "REAL_TOKEN",
+        "--hosts",
+        "localhost",
+        "--json",
+        env=env,
+    )
+    assert real_token not in out.stdout + out.stderr
+    airlock.cli(
+        "cred",
+        "add",
+        "git-pass",
+        "--kind",
+        "basic",
+        "--value-env",
+        "REAL_BASIC",
+        "--hosts",
+        "localhost",
+        env=env,
+    )
+    task = json.loads(
+        airlock.cli(
+            "task",
+            "create",
+            "--agent",
+            "broker-agent",
+            "--profile",
+            "brokered",
+            "--grant",
+            "api-token",
+            "--grant",
+            "git-pass",
+            "--json",
+        ).stdout
+    )
+    time.sleep(6)  # the proxy loads credential values for leak detection every 5 s
+    return {"task": task, "token": real_token, "password": real_password}
+
+
+def curl(task: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "20",
+            "-x",
+            task["proxy_url"],
+            "--cacert",
+            task["ca_cert"],
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(task),
+        timeout=30,
+    )
+
+
+def upstream_saw(upstream: HttpsUpstream, marker: str) -> dict[str, str]:
+    req = next(r for r in reversed(upstream.requests) if marker in r.path)
+    return {k.lower(): v for k, v in req.headers}
+
+
+def test_task_json_carries_placeholders(brokered: dict[str, Any]) -> None:
+    task = brokered["task"]
+    placeholder = task["credentials"]["api-token"]
+    assert placeholder.startswith("sk-proj-") and "AIRLOCKPH" in placeholder
+    assert task["env"]["API_TOKEN"] == placeholder
+    assert brokered["token"] not in json.dumps(task)
+
+
+def test_bearer_placeholder_is_swapped_and_echo_redacted(
+    brokered: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    task = brokered["task"]
+    placeholder = task["credentials"]["api-token"]
+    out = curl(task, "-H", f"Authorization: Bearer {placeholder}", f"{upstream.url}/echo?c=bearer")
+    seen = upstream_saw(upstream, "c=bearer")
+    assert seen["authorization"] == f"Bearer {brokered['token']}"
+    assert brokered["token"] not in out.stdout  # the echo came back redacted
+    assert "REDACTED" in out.stdout
+
+
+def test_basic_placeholder_inside_base64_is_swapped(
+    brokered: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    task = brokered["task"]
+    curl(task, "-u", f"deploy:{task['credentials']['git-pass']}", f"{upstream.url}/echo?c=basic")
+    seen = upstream_saw(upstream, "c=basic")
+    scheme, _, value = seen["authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(value).decode() == f"deploy:{brokered['password']}"
+
+
+def test_placeholder_to_another_host_is_refused_and_flagged(
+    airlock: AirlockInstance,
+    brokered: dict[str, Any],
+    plain_upstream: HttpsUpstream,
+    auditor_key: str,
+) -> None:
+    task = brokered["task"]
+    placeholder = task["credentials"]["api-token"]
+    out = curl(
+        task,
+        "-i",
+        "-H",
+        f"Authorization: Bearer {placeholder}",
+        f"{plain_upstream.ip_url}/echo?c=exfil",
+    )
+    assert " 403 " in out.stdout.splitlines()[0]
+    body = json.loads(out.stdout.split("\n\n", 1)[1])
+    assert body["reason"] == "credential_not_allowed"
+    assert all("c=exfil" not in r.path for r in plain_upstream.requests)
+    events = airlock.wait_events(
+        auditor_key, lambda ev: bool(ev), kind="credential-misuse", task_id=task["task_id"]
+    )
+    assert events[0]["severity"] == "high" and events[0]["detail"]["credential"] == "api-token"
+
+
+def test_rotation_reaches_the_running_task(
+    airlock: AirlockInstance, brokered: dict[str, Any], upstream: HttpsUpstream, auditor_key: str
+) -> None:
+    task = brokered["task"]
+    placeholder = task["credentials"]["api-token"]
+    new_token = "sk-proj-" + secrets.token_urlsafe(40)
+    airlock.cli("cred", "rotate", "api-token", "--value-env", "NEW", env={"NEW": new_token})
+    time.sleep(0.5)  # the broker caches values for identity_cache_seconds (0.2 s here)
+    curl(task, "-H", f"Authorization: Bearer {placeholder}", f"{upstream.url}/echo?c=rotated")
+    assert upstream_saw(upstream, "c=rotated")["authorization"] == f"Bearer {new_token}"
+    events = airlock.wait_events(
+        auditor_key,
+        lambda ev: any(e["detail"].get("version") == "2" for e in ev),
+        kind="credential-injected",
+        task_id=task["task_id"],
+    )
+    versions = {e["detail"]["version"] for e in events if e["detail"]["credential"] == "api-token"}
+    assert versions >= {"1", "2"}
+
+
+def test_trace_answers_who_had_it_and_where_it_went(
+    airlock: AirlockInstance, brokered: dict[str, Any]
+) -> None:
+    result = airlock.cli("cred", "trace", "api-token", "--json", check=False)
+    assert result.returncode == 0, result.stderr
+    trace = json.loads(result.stdout)
+    assert brokered["task"]["task_id"] in {g["task_id"] for g in trace["grants"]}
+    kinds = {e["kind"] for e in trace["events"]}
+    assert "credential-injected" in kinds
+    dumped = json.dumps(trace)
+    assert brokered["token"] not in dumped and "AIRLOCKPH" not in dumped
