@@ -8,6 +8,7 @@ Subclasses set ``handler_class`` to a ``BaseHandler`` subclass implementing
 
 from __future__ import annotations
 
+import base64
 import shutil
 import socket
 import ssl
@@ -78,6 +79,18 @@ class BaseHandler(BaseHTTPRequestHandler):
         self.server.owner._record(
             RecordedRequest(self.command, self.path, list(self.headers.items()))
         )
+        required = self.server.owner.require_basic
+        if required is not None:
+            expected = "Basic " + base64.b64encode(f"{required[0]}:{required[1]}".encode()).decode()
+            if self.headers.get("Authorization", "") != expected:
+                self.read_body()
+                self.send_bytes(
+                    401,
+                    b"authentication required\n",
+                    "text/plain",
+                    {"WWW-Authenticate": 'Basic realm="test"'},
+                )
+                return
         self.route()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
@@ -141,6 +154,7 @@ class LoopbackServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.require_basic: tuple[str, str] | None = None  # (user, password) to demand
         self._requests: list[RecordedRequest] = []
 
     # -- lifecycle ---------------------------------------------------------
