@@ -66,12 +66,12 @@ class Audit:
         rec.status = flow.response.status_code
         rec.streamed = True
 
-        def count(chunk: bytes) -> bytes:
+        def count(chunk: bytes) -> bytes | list[bytes]:
             rec.bytes_in += len(chunk)
             if not callable(inner):
                 return chunk
             out = inner(chunk)
-            return out if isinstance(out, bytes) else b"".join(out)
+            return out if isinstance(out, bytes) else list(out)  # [] means "nothing yet"
 
         flow.response.stream = count
         if not await audit_now(self._runtime, flow, "http-request"):

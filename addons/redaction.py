@@ -92,6 +92,8 @@ class Redaction:
         new_path, path_hits = self._guard.text(path, "outbound", "path")
         new_query, query_hits = self._guard.text(query, "outbound", "query")
         hits += path_hits + query_hits
+        if path_hits or query_hits:  # the audit trail keeps only the redacted URL
+            rec.path, rec.query = new_path, new_query
         if hits and not self._act(flow, hits, mode):
             return
         if hits and mode == "redact":

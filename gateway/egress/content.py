@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Callable
+from typing import Protocol
 
 import brotli
 
@@ -57,27 +58,47 @@ def _decode_one(data: bytes, encoding: str, limit: int) -> bytes:
     if encoding == "identity":
         return data
     if encoding in ("gzip", "x-gzip"):
-        return _bounded(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress, data, limit)
+        return _members(lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), data, limit)
     if encoding == "deflate":
-        try:
-            return _bounded(zlib.decompressobj().decompress, data, limit)
-        except zlib.error:  # raw deflate without the zlib header, as some servers send
-            return _bounded(zlib.decompressobj(-zlib.MAX_WBITS).decompress, data, limit)
+        if len(data) >= 2 and (data[0] & 0x0F) == 8 and int.from_bytes(data[:2]) % 31 == 0:
+            return _members(zlib.decompressobj, data, limit)
+        return _members(lambda: zlib.decompressobj(-zlib.MAX_WBITS), data, limit)  # raw
     if encoding == "br":
         return _bounded_brotli(data, limit)
     if encoding == "zstd":
-        return _bounded(zstd.ZstdDecompressor().decompress, data, limit)
+        return _members(zstd.ZstdDecompressor, data, limit)
     raise UnsupportedEncoding(f"content encoding {encoding!r} cannot be inspected")
 
 
-def _bounded(decompress: Callable[[bytes, int], bytes], data: bytes, limit: int) -> bytes:
-    try:
-        out = decompress(data, limit + 1)
-    except (zlib.error, zstd.ZstdError, EOFError) as exc:
-        raise UnsupportedEncoding(f"body does not decode: {type(exc).__name__}") from None
-    if len(out) > limit:
-        raise BodyTooLarge(f"decoded body exceeds the {limit}-byte scan limit")
-    return out
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+
+def _members(make: Callable[[], _Decompressor], data: bytes, limit: int) -> bytes:
+    """Decode every gzip member / zstd frame (a later one must not hide from the scan),
+    each bounded; a truncated body is undecodable, not a shorter one."""
+    out = bytearray()
+    rest = data
+    while rest:
+        decoder = make()
+        try:
+            out += decoder.decompress(rest, limit + 1 - len(out))
+        except (zlib.error, zstd.ZstdError, EOFError) as exc:
+            raise UnsupportedEncoding(f"body does not decode: {type(exc).__name__}") from None
+        if len(out) > limit:
+            raise BodyTooLarge(f"decoded body exceeds the {limit}-byte scan limit")
+        if not decoder.eof:
+            if len(out) >= limit:
+                raise BodyTooLarge(f"decoded body exceeds the {limit}-byte scan limit")
+            raise UnsupportedEncoding("body is truncated")
+        rest = decoder.unused_data
+    return bytes(out)
 
 
 def _bounded_brotli(data: bytes, limit: int) -> bytes:
@@ -86,8 +107,12 @@ def _bounded_brotli(data: bytes, limit: int) -> bytes:
         out = decompressor.process(data, output_buffer_limit=limit + 1)
     except brotli.error as exc:
         raise UnsupportedEncoding(f"body does not decode: {exc}") from None
-    if len(out) > limit or not decompressor.is_finished():
+    if len(out) > limit:
         raise BodyTooLarge(f"decoded body exceeds the {limit}-byte scan limit")
+    if not decompressor.is_finished():
+        if len(out) >= limit:
+            raise BodyTooLarge(f"decoded body exceeds the {limit}-byte scan limit")
+        raise UnsupportedEncoding("body is truncated")
     return bytes(out)
 
 

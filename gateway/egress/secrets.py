@@ -139,25 +139,31 @@ class StreamScan:
         self._decoder = StreamDecoder(self.content_encoding)
         self._stream = self.guard.redactor.stream()
 
-    def __call__(self, chunk: bytes) -> bytes:
+    def __call__(self, chunk: bytes) -> list[bytes]:
+        """mitmproxy's stream hook: a list of chunks to send now (possibly none).
+
+        Never ``b""``: for a chunked HTTP/1 message an empty chunk would end the body.
+        """
         self.bytes_seen += len(chunk)
         decoded = self._decoder.feed(chunk) if chunk else b""
         if self.framed:
-            return self._frames(decoded, final=not chunk)
-        out = self._stream.feed(decoded) if chunk else self._stream.flush()
-        new = self._stream.findings[self._seen :]
-        if new:
-            self._seen = len(self._stream.findings)
-            self.on_hits(_hits(list(new), self.direction, "stream"))
-        return out if self.apply else decoded
+            out = self._frames(decoded, final=not chunk)
+        else:
+            redacted = self._stream.feed(decoded) if chunk else self._stream.flush()
+            new = self._stream.findings[self._seen :]
+            if new:
+                self._seen = len(self._stream.findings)
+                self.on_hits(_hits(list(new), self.direction, "stream"))
+            out = redacted if self.apply else decoded
+        return [out] if out else []
 
     def _frames(self, data: bytes, *, final: bool) -> bytes:
         self._pending += data
-        cut = max(self._pending.rfind(b"\n\n"), self._pending.rfind(b"\r\n\r\n"))
-        end = len(self._pending) if final or len(self._pending) > self.max_frame else cut
-        if end < 0:
+        end = _last_event_end(self._pending)
+        if final or len(self._pending) > self.max_frame:
+            end = len(self._pending)
+        if end <= 0:
             return b""
-        end = end if final or len(self._pending) > self.max_frame else end + 2
         frame = bytes(self._pending[:end])
         del self._pending[:end]
         out, found = self.guard.redact(frame)
@@ -166,3 +172,9 @@ class StreamScan:
             self.on_hits([replace(h, offset=h.offset + self._offset) for h in hits])
         self._offset += len(frame)
         return out if self.apply else frame
+
+
+def _last_event_end(buffer: bytearray) -> int:
+    """Offset just after the last complete server-sent event (blank line), or -1."""
+    lf, crlf = buffer.rfind(b"\n\n"), buffer.rfind(b"\r\n\r\n")
+    return max(lf + 2 if lf >= 0 else -1, crlf + 4 if crlf >= 0 else -1)

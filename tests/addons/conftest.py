@@ -80,7 +80,12 @@ class FakeDecider:
     )
     calls: list[tuple[TaskInfo, RequestFacts]] = field(default_factory=list)
 
-    async def decide(self, task: TaskInfo, facts: RequestFacts) -> Verdict:
+    async def decide(
+        self,
+        task: TaskInfo,
+        facts: RequestFacts,
+        credentials: list[dict[str, object]] | None = None,
+    ) -> Verdict:
         self.calls.append((task, facts))
         return self.verdict
 

@@ -82,7 +82,7 @@ async def test_event_stream_is_recorded_at_headers(runtime: ProxyRuntime) -> Non
     assert event.detail == {"streamed": "true"}
     stream = flow.response.stream
     assert callable(stream)
-    assert stream(b"data: 1\n\n") == b"data: 1\n\n"
+    assert stream(b"data: 1\n\n") == [b"data: 1\n\n"]
     stream(b"data: 22\n\n")
     await audit.response(flow)
     first, end = spooled(runtime)

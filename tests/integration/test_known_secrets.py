@@ -25,9 +25,14 @@ def known(airlock: AirlockInstance, upstream: HttpsUpstream) -> tuple[dict[str, 
         "known", [{"host": "localhost", "ports": [upstream.port], "allow_private": True}]
     )
     out = airlock.cli(
-        "secrets", "register", "billing-db-password", "--from-env", "KNOWN_VALUE", "--json",
+        "secrets",
+        "register",
+        "billing-db-password",
+        "--from-env",
+        "KNOWN_VALUE",
+        "--json",
         env={"KNOWN_VALUE": value},
-    )  # fmt: skip
+    )
     assert value not in out.stdout and value not in out.stderr
     listing = airlock.cli("secrets", "list", "--json").stdout
     assert "billing-db-password" in listing and value not in listing
@@ -35,14 +40,16 @@ def known(airlock: AirlockInstance, upstream: HttpsUpstream) -> tuple[dict[str, 
     return airlock.create_task("known-agent", "known"), value
 
 
-def test_known_secret_is_caught_raw_and_base64(known: tuple[dict[str, Any], str],
-                                               upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_known_secret_is_caught_raw_and_base64(
+    known: tuple[dict[str, Any], str], upstream: HttpsUpstream
+) -> None:
     task, value = known
     encoded = base64.b64encode(f"admin:{value}".encode()).decode()
     body = json.dumps({"password": value, "blob": encoded}).encode()
     with httpx.Client(proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False) as c:
-        resp = c.post(f"{upstream.url}/echo?case=known", content=body,
-                      headers={"X-Basic": f"Basic {encoded}"})  # fmt: skip
+        resp = c.post(
+            f"{upstream.url}/echo?case=known", content=body, headers={"X-Basic": f"Basic {encoded}"}
+        )
     assert resp.status_code == 200
     seen = json.dumps([(r.path, r.headers) for r in upstream.requests if "case=known" in r.path])
     assert value not in seen and encoded not in seen

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
+import random
 import secrets
 import string
 import time
@@ -44,8 +46,9 @@ def blocking(airlock: AirlockInstance, upstream: HttpsUpstream) -> dict[str, Any
 
 
 def client(task: dict[str, Any]) -> httpx.Client:
-    return httpx.Client(proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False,
-                        timeout=30)  # fmt: skip
+    return httpx.Client(
+        proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False, timeout=30
+    )
 
 
 def seen_by_upstream(upstream: HttpsUpstream, marker: str) -> str:
@@ -56,21 +59,26 @@ def seen_by_upstream(upstream: HttpsUpstream, marker: str) -> str:
     raise AssertionError(f"upstream never saw {marker}")
 
 
-def test_secret_in_json_body_is_redacted_upstream(redacting: dict[str, Any],
-                                                   upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_secret_in_json_body_is_redacted_upstream(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     token = github_token()
     body = json.dumps({"note": "deploy", "token": token}).encode()
     with client(redacting) as c:
-        resp = c.post(f"{upstream.url}/echo?case=json", content=body,
-                      headers={"content-type": "application/json"})  # fmt: skip
+        resp = c.post(
+            f"{upstream.url}/echo?case=json",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
     echoed = resp.json()
     assert resp.status_code == 200
     assert echoed["body_length"] != len(body)  # the upstream got a different body
     assert token not in resp.text
 
 
-def test_secret_in_query_and_header_is_redacted(redacting: dict[str, Any],
-                                                upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_secret_in_query_and_header_is_redacted(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     token = github_token()
     with client(redacting) as c:
         resp = c.get(f"{upstream.url}/echo?case=qh&key={token}", headers={"X-Debug": token})
@@ -80,8 +88,9 @@ def test_secret_in_query_and_header_is_redacted(redacting: dict[str, Any],
     assert "REDACTED" in seen
 
 
-def test_secret_in_gzip_body_is_redacted(redacting: dict[str, Any],
-                                         upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_secret_in_gzip_body_is_redacted(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     token = github_token()
     raw = gzip.compress(f"export GITHUB_TOKEN={token}\n".encode())
     with client(redacting) as c:
@@ -94,8 +103,9 @@ def test_secret_in_gzip_body_is_redacted(redacting: dict[str, Any],
     assert resp.json()["body_length"] != len(raw)
 
 
-def test_block_mode_refuses_and_names_the_detector(blocking: dict[str, Any],
-                                                   upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_block_mode_refuses_and_names_the_detector(
+    blocking: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     token = github_token()
     with client(blocking) as c:
         resp = c.post(f"{upstream.url}/echo?case=block", content=f"t={token}".encode())
@@ -107,9 +117,11 @@ def test_block_mode_refuses_and_names_the_detector(blocking: dict[str, Any],
 
 
 def test_findings_are_audited_by_fingerprint_never_by_value(
-    airlock: AirlockInstance, redacting: dict[str, Any], upstream: HttpsUpstream,
+    airlock: AirlockInstance,
+    redacting: dict[str, Any],
+    upstream: HttpsUpstream,
     auditor_key: str,
-) -> None:  # fmt: skip
+) -> None:
     token = github_token()
     with client(redacting) as c:
         for case in ("a", "b"):
@@ -136,8 +148,9 @@ def test_findings_are_audited_by_fingerprint_never_by_value(
     assert len(sightings) >= 2
 
 
-def test_binary_download_passes_byte_identical(redacting: dict[str, Any],
-                                               upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_binary_download_passes_byte_identical(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     from tests.support.upstream import deterministic_bytes
 
     with client(redacting) as c:
@@ -145,8 +158,9 @@ def test_binary_download_passes_byte_identical(redacting: dict[str, Any],
     assert resp.content == deterministic_bytes(300000)
 
 
-def test_sse_still_streams_with_redaction(redacting: dict[str, Any],
-                                          upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_sse_still_streams_with_redaction(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     arrivals: list[float] = []
     with client(redacting) as c:
         with c.stream("GET", f"{upstream.url}/sse?n=5&interval=0.3") as resp:
@@ -162,8 +176,9 @@ def reveal_url(upstream: HttpsUpstream, text: str, **extra: str) -> str:
     return f"{upstream.url}/reveal?d={data}" + (f"&{query}" if query else "")
 
 
-def test_secret_in_response_is_redacted_at_the_client(redacting: dict[str, Any],
-                                                      upstream: HttpsUpstream) -> None:  # fmt: skip
+def test_secret_in_response_is_redacted_at_the_client(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
     token = github_token()
     with client(redacting) as c:
         resp = c.get(reveal_url(upstream, f"your token is {token}\n"))
@@ -186,3 +201,163 @@ def test_secret_split_across_sse_chunks_is_redacted_and_streamed(
     assert token.encode() not in body and b"[REDACTED:" in body
     assert body.startswith(b"data: hello") and body.endswith(b"bye\n\n")
     assert received[-1][0] - received[0][0] > 0.4  # arrived in parts, not all at the end
+
+
+# Uploads and downloads that must (or must not) change ---------------------------------
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def post_multipart(task: dict[str, Any], url: str, files: dict[str, Any]) -> tuple[bytes, Any]:
+    """POST a multipart form; returns the exact body sent and the upstream's echo."""
+    with client(task) as c:
+        request = c.build_request("POST", url, data={"note": "upload"}, files=files)
+        body = request.read()
+        resp = c.send(request)
+    assert resp.status_code == 200
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    return body, resp.json()
+
+
+def test_secret_in_multipart_file_part_is_gone_upstream(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    token = github_token()
+    env = f"# deploy settings\nGITHUB_TOKEN={token}\nREGION=eu-west-1\n".encode()
+    body, echoed = post_multipart(
+        redacting,
+        f"{upstream.url}/echo?case=multipart-secret",
+        {"config": ("deploy.env", env, "text/plain")},
+    )
+    assert token.encode() in body
+    assert echoed["body_sha256"] != sha256(body)
+    assert echoed["body_length"] != len(body)
+
+
+def test_multipart_without_secrets_arrives_byte_identical(
+    redacting: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    from tests.support.upstream import deterministic_bytes
+
+    text = b"".join(b"row %d,ok,%d\n" % (i, i * 7) for i in range(2000))
+    body, echoed = post_multipart(
+        redacting,
+        f"{upstream.url}/echo?case=multipart-clean",
+        {
+            "data": ("rows.csv", text, "text/csv"),
+            "blob": ("blob.bin", deterministic_bytes(50_000), "application/octet-stream"),
+        },
+    )
+    assert echoed["body_sha256"] == sha256(body)
+
+
+def test_secret_split_across_chunks_of_a_streamed_upload(
+    airlock: AirlockInstance,
+    redacting: dict[str, Any],
+    upstream: HttpsUpstream,
+    auditor_key: str,
+) -> None:
+    token = github_token().encode()
+    chunk = 64 * 1024
+    line = b"line of ordinary upload text, nothing to see here\n"
+    filler = line * (chunk // len(line) + 1)
+    head = filler[: chunk - 20] + b"token="  # the token starts 14 bytes before a boundary
+    body = head + token + b"\n" + filler * 24  # about 1.3 MiB: over the stream threshold
+    assert len(body) > (1 << 20) and len(head) < chunk < len(head) + len(token)
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    assert token not in chunks[0] and token not in chunks[1]  # really split
+    case = f"chunked-{secrets.token_hex(4)}"
+    with client(redacting) as c:
+        resp = c.post(
+            f"{upstream.url}/echo?case={case}",
+            content=iter(chunks),
+            headers={"content-type": "text/plain"},
+        )
+    assert resp.status_code == 200, resp.text
+    echoed = resp.json()
+    assert echoed["headers"].get("transfer-encoding") == "chunked"
+    assert echoed["body_sha256"] != sha256(body)
+
+    def stream_hits(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if case in e["query"] and e["detail"]["location"] == "stream"]
+
+    found = airlock.wait_events(
+        auditor_key,
+        lambda ev: bool(stream_hits(ev)),
+        kind="secret-finding",
+        task_id=redacting["task_id"],
+    )
+    (hit,) = stream_hits(found)
+    assert hit["detail"]["detector"] in ("github_pat", "github_token")
+    assert hit["detail"]["direction"] == "outbound"
+    assert hit["detail"]["offset"] == str(len(head))
+    assert hit["detail"]["action"] == "redacted"
+
+
+def package_lock(entries: int) -> bytes:
+    rng = random.Random(entries)
+    packages = {
+        f"node_modules/pkg-{i}": {
+            "version": f"{i % 9}.{i % 13}.{i % 7}",
+            "resolved": f"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
+            "integrity": "sha512-" + base64.b64encode(rng.randbytes(64)).decode(),
+        }
+        for i in range(entries)
+    }
+    return json.dumps(
+        {"name": "app", "lockfileVersion": 3, "packages": packages}, indent=2
+    ).encode()
+
+
+def requirements(entries: int) -> bytes:
+    rng = random.Random(entries)
+    lines = [
+        f"pkg-{i}=={i % 5}.{i % 11}.0 \\\n"
+        f"    --hash=sha256:{rng.randbytes(32).hex()} \\\n"
+        f"    --hash=sha256:{rng.randbytes(32).hex()}"
+        for i in range(entries)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "content_type"),
+    [
+        ("lock-small", package_lock(300), "application/json"),
+        ("lock-streamed", package_lock(6000), "application/json"),  # > 1 MiB: streamed
+        ("requirements", requirements(500), "text/plain"),
+    ],
+)
+def test_benign_hash_structures_pass_byte_identical(
+    redacting: dict[str, Any],
+    upstream: HttpsUpstream,
+    name: str,
+    body: bytes,
+    content_type: str,
+) -> None:
+    with client(redacting) as c:
+        resp = c.post(
+            f"{upstream.url}/echo?case=benign-{name}",
+            content=body,
+            headers={"content-type": content_type},
+        )
+    assert resp.status_code == 200
+    echoed = resp.json()
+    assert echoed["body_length"] == len(body)
+    assert echoed["body_sha256"] == sha256(body)
+
+
+@pytest.mark.parametrize("kind", ["tgz", "whl"])
+@pytest.mark.parametrize("size", [100_000, 3 << 20])  # buffered, and streamed (> 1 MiB)
+def test_package_archive_download_is_byte_identical(
+    redacting: dict[str, Any], upstream: HttpsUpstream, kind: str, size: int
+) -> None:
+    from tests.support.upstream import archive
+
+    expected = archive(kind, size)
+    with client(redacting) as c:
+        resp = c.get(f"{upstream.url}/file?kind={kind}&size={size}")
+    assert resp.status_code == 200
+    assert resp.content == expected

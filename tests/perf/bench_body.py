@@ -32,9 +32,12 @@ def body(size: int = SIZE) -> bytes:
     rng = random.Random(7)
     items, out = [], 0
     while out < size:
-        item = {"id": rng.randrange(10**9), "name": f"package-{rng.randrange(10**6)}",
-                "version": f"{rng.randrange(9)}.{rng.randrange(30)}.{rng.randrange(30)}",
-                "description": "a small library that does one thing well " * 2}  # fmt: skip
+        item = {
+            "id": rng.randrange(10**9),
+            "name": f"package-{rng.randrange(10**6)}",
+            "version": f"{rng.randrange(9)}.{rng.randrange(30)}.{rng.randrange(30)}",
+            "description": "a small library that does one thing well " * 2,
+        }
         items.append(item)
         out += len(json.dumps(item)) + 2
     return json.dumps(items).encode()[:size]

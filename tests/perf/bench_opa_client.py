@@ -56,20 +56,29 @@ async def run(port: int, n: int) -> list[dict[str, Any]]:
     results = []
     raw = OpaHttp(f"http://127.0.0.1:{port}")
     results.append(
-        await measure("airlock OpaHttp", lambda: raw.post_json(
-            "/v1/data/airlock/decision", {"input": INPUT}), n)
-    )  # fmt: skip
+        await measure(
+            "airlock OpaHttp",
+            lambda: raw.post_json("/v1/data/airlock/decision", {"input": INPUT}),
+            n,
+        )
+    )
     await raw.aclose()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as hx:
         results.append(
-            await measure("httpx.AsyncClient", lambda: hx.post(
-                "/v1/data/airlock/decision", json={"input": INPUT}), n)
-        )  # fmt: skip
+            await measure(
+                "httpx.AsyncClient",
+                lambda: hx.post("/v1/data/airlock/decision", json={"input": INPUT}),
+                n,
+            )
+        )
     async with AsyncOpaClient(host="127.0.0.1", port=port) as opa:
         results.append(
-            await measure("opa-python-client (aiohttp)", lambda: opa.query_rule(
-                INPUT, "airlock", "decision"), n)
-        )  # fmt: skip
+            await measure(
+                "opa-python-client (aiohttp)",
+                lambda: opa.query_rule(INPUT, "airlock", "decision"),
+                n,
+            )
+        )
     return results
 
 
@@ -77,10 +86,19 @@ def main(n: int = 500) -> None:
     port = free_port()
     opa_bin = REPO / ".bin" / "opa"
     proc = subprocess.Popen(
-        [str(opa_bin), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error",
-         "--skip-version-check", str(REPO / "policies")],
+        [
+            str(opa_bin),
+            "run",
+            "--server",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "error",
+            "--skip-version-check",
+            str(REPO / "policies"),
+        ],
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         for _ in range(100):
             try:

@@ -93,3 +93,16 @@ def test_code_references_are_not_secrets(redactor: Redactor) -> None:
         b"authorization = base64.decodebytes(authorization)\n"
     )
     assert redactor.scan(code) == []
+
+
+@pytest.mark.parametrize("key", ["secret_access_key", "SecretAccessKey", "secret_accessKey"])
+def test_aws_secret_key_names_with_or_without_underscores(redactor: Redactor, key: str) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+    (finding,) = redactor.scan(f"{key} = {secret}\n".encode())
+    assert finding.detector == "aws_secret_access_key"
+
+
+def test_keyword_after_a_long_name_prefix(redactor: Redactor) -> None:
+    text = b"x = 1; service_account_primary_password = 'Zq8!vR2#mK9x'\n"
+    (finding,) = redactor.scan(text)
+    assert text[finding.start : finding.end] == b"Zq8!vR2#mK9x"

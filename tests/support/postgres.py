@@ -52,9 +52,16 @@ class PostgresServer:
             str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
         )
         self._as_postgres(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"),
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "-w", "start",
-        )  # fmt: skip
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "pg.log"),
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
+            "-w",
+            "start",
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             ready = subprocess.run(
@@ -65,9 +72,15 @@ class PostgresServer:
                 break
             time.sleep(0.2)
         self._as_postgres(
-            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            str(PG_BIN / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
             "airlock",
-        )  # fmt: skip
+        )
         return self
 
     @property

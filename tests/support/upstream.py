@@ -11,19 +11,26 @@ Routes
   GET /status/CODE           empty-ish response with that status
   GET /redirect?to=URL       302 to URL
   GET /reveal?d=B64[&sse=1&parts=N]  the decoded text, plain or as a stream in N parts
+                             (``x=HEX`` instead of ``d`` for hex-encoded text)
+  GET /file?kind=tgz|whl[&size=N]  ``archive(kind, N)``: a deterministic .tar.gz
+                             (application/gzip) or wheel (application/zip)
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import io
 import json
+import tarfile
 import time
+import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.httpbase import BaseHandler, LoopbackServer, RecordedRequest
 
-__all__ = ["HttpsUpstream", "RecordedRequest", "deterministic_bytes", "sse_event"]
+__all__ = ["HttpsUpstream", "RecordedRequest", "archive", "deterministic_bytes", "sse_event"]
 
 _BLOCK = 32
 
@@ -36,6 +43,42 @@ def deterministic_bytes(n: int) -> bytes:
         out += hashlib.sha256(b"airlock-upstream:%d" % counter).digest()
         counter += 1
     return bytes(out[:n])
+
+
+ARCHIVE_TYPES = {"tgz": "application/gzip", "whl": "application/zip"}
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def archive(kind: str, size: int = 100_000) -> bytes:
+    """A reproducible package archive: a .tar.gz (``tgz``) or a stored, uncompressed wheel
+    (``whl``: its RECORD hashes and payload are visible as raw bytes) with a ``size``-byte
+    pseudo-random payload."""
+    files = {
+        "pkg/__init__.py": b'__version__ = "1.0.0"\n',
+        "pkg/data.bin": deterministic_bytes(size),
+    }
+    if kind == "tgz":
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(f"pkg-1.0.0/{name}")
+                info.size, info.mtime, info.mode = len(data), 0, 0o644
+                tar.addfile(info, io.BytesIO(data))
+        return gzip.compress(buf.getvalue(), mtime=0)
+    if kind == "whl":
+        files["pkg-1.0.0.dist-info/RECORD"] = "\n".join(
+            _record_line(n, d) for n, d in files.items()
+        ).encode()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as whl:
+            for name, data in files.items():
+                whl.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+        return buf.getvalue()
+    raise ValueError(kind)
 
 
 def sse_event(i: int) -> bytes:
@@ -68,6 +111,13 @@ class _UpstreamHandler(BaseHandler):
             self.send_bytes(code, f"status {code}\n".encode(), "text/plain")
         elif path == "/reveal" and self.command == "GET":
             self._reveal(query)
+        elif path == "/file" and self.command == "GET":
+            kind = query.get("kind", [""])[0]
+            if kind not in ARCHIVE_TYPES:
+                self.send_bytes(400, b"bad kind\n", "text/plain")
+                return
+            size = int(query.get("size", ["100000"])[0])
+            self.send_bytes(200, archive(kind, size), ARCHIVE_TYPES[kind])
         elif path == "/redirect":
             target = query.get("to", ["/echo"])[0]
             self.send_bytes(302, b"", "text/plain", {"Location": target})
@@ -99,7 +149,8 @@ class _UpstreamHandler(BaseHandler):
 
         ``sse=1`` sends it as server-sent events split into ``parts`` chunks 0.3 s apart.
         """
-        text = base64.b64decode(query.get("d", [""])[0])
+        hex_text = query.get("x", [""])[0]
+        text = bytes.fromhex(hex_text) if hex_text else base64.b64decode(query.get("d", [""])[0])
         if query.get("sse", ["0"])[0] != "1":
             self.send_bytes(200, text, "text/plain")
             return
