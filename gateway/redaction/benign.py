@@ -63,6 +63,25 @@ SHIELD_RULES: tuple[RegexRule, ...] = (
         rank=RANK_SHIELD,
     ),
     RegexRule(
+        # Airlock's own redaction markers: text that was redacted once (an upstream
+        # echoing a redacted request, an agent resending it) is not redacted again.
+        "benign_redaction_marker",
+        _a("[redacted:", "%5bredacted:", nocase=True),
+        re.compile(rb"(?:\[|%5[Bb])REDACTED:[a-z0-9_]{1,64}:fp=[0-9a-f]{8}(?:\]|%5[Dd])"),
+        after=100,
+        rank=RANK_SHIELD,
+    ),
+    RegexRule(
+        # Credential placeholders (gateway/credentials/placeholder.py): worthless outside
+        # Airlock, swapped for the real value by the proxy after this scan.
+        "benign_airlock_placeholder",
+        _a("AIRLOCKPH"),
+        re.compile(rb"[A-Za-z0-9_-]{0,24}AIRLOCKPH[A-Za-z0-9]{12,512}"),
+        before=24,
+        after=530,
+        rank=RANK_SHIELD,
+    ),
+    RegexRule(
         "benign_data_uri",
         _a("data:image/", "data:font/", nocase=True),
         re.compile(rb"(?i:data:(?:image|font)/[a-z0-9.+-]+;base64,)[A-Za-z0-9+/]{1,16000}={0,2}"),

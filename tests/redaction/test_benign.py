@@ -58,3 +58,25 @@ def test_secret_next_to_benign_structure_is_still_found(redactor: Redactor) -> N
 )
 def test_is_binary_content_type(content_type: str, binary: bool) -> None:
     assert is_binary_content_type(content_type) is binary
+
+
+def test_redaction_markers_are_never_redacted_again() -> None:
+    from gateway.redaction import Redactor
+
+    redactor = Redactor(b"k" * 32)
+    for text in (
+        b"authorization: Basic [REDACTED:known_secret:fp=8c534926]",
+        b"password=[REDACTED:keyword_secret:fp=12345678]",
+        b"GET /x?token=%5BREDACTED:github_pat:fp=1a2b3c4d%5D",
+    ):
+        assert redactor.redact(text) == (text, [])
+
+
+def test_credential_placeholders_are_not_secrets() -> None:
+    from gateway.credentials.placeholder import make_placeholder
+    from gateway.redaction import Redactor
+
+    redactor = Redactor(b"k" * 32)
+    for shape in ("sk-proj-" + "a" * 60, "ghp_" + "b" * 36, "xoxb-1-2-" + "c" * 24):
+        text = f"Authorization: Bearer {make_placeholder(shape)}\n".encode()
+        assert redactor.redact(text) == (text, [])
