@@ -190,3 +190,23 @@ def test_trace_answers_who_had_it_and_where_it_went(
     assert "credential-injected" in kinds
     dumped = json.dumps(trace)
     assert brokered["token"] not in dumped and "AIRLOCKPH" not in dumped
+
+
+def test_openai_sdk_sends_the_placeholder_and_never_sees_the_key(
+    brokered: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    import httpx
+    from openai import OpenAI
+
+    task = brokered["task"]
+    placeholder = task["credentials"]["api-token"]
+    http_client = httpx.Client(proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False)
+    client = OpenAI(api_key=placeholder, base_url=f"{upstream.url}/v1", http_client=http_client)
+    reply = client.chat.completions.create(
+        model="stand-in", messages=[{"role": "user", "content": "hello"}]
+    )
+    content = reply.choices[0].message.content or ""
+    seen = upstream_saw(upstream, "/v1/chat/completions")
+    current = seen["authorization"].removeprefix("Bearer ")
+    assert current.startswith("sk-proj-") and "AIRLOCKPH" not in current  # the real key went
+    assert current not in content and "[REDACTED:" in content  # and never came back

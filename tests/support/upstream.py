@@ -10,6 +10,7 @@ Routes
                              chunked transfer-encoding and keep-alive instead)
   GET /status/CODE           empty-ish response with that status
   GET /redirect?to=URL       302 to URL
+  POST /v1/chat/completions  an OpenAI-style completion echoing the Authorization header
   GET /reveal?d=B64[&sse=1&parts=N]  the decoded text, plain or as a stream in N parts
                              (``x=HEX`` instead of ``d`` for hex-encoded text)
   GET /file?kind=tgz|whl[&size=N]  ``archive(kind, N)``: a deterministic .tar.gz
@@ -109,6 +110,8 @@ class _UpstreamHandler(BaseHandler):
             except ValueError:
                 code = 400
             self.send_bytes(code, f"status {code}\n".encode(), "text/plain")
+        elif path == "/v1/chat/completions" and self.command == "POST":
+            self._chat()
         elif path == "/reveal" and self.command == "GET":
             self._reveal(query)
         elif path == "/file" and self.command == "GET":
@@ -143,6 +146,26 @@ class _UpstreamHandler(BaseHandler):
             doc["body_length"] = len(body)
             doc["body_sha256"] = hashlib.sha256(body).hexdigest()
         self.send_bytes(200, json.dumps(doc, indent=1).encode(), "application/json")
+
+    def _chat(self) -> None:
+        """A stand-in for an OpenAI-compatible API that (carelessly) echoes the key it got."""
+        self.read_body()
+        auth = self.headers.get("Authorization", "")
+        doc = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "stand-in",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": f"you called me with {auth}"},
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self.send_bytes(200, json.dumps(doc).encode(), "application/json")
 
     def _reveal(self, query: dict[str, list[str]]) -> None:
         """Answer with text given base64-encoded in ``d`` (so no secret is in the request).
