@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from mitmproxy import http
 
 from addons.state import record, refuse
+from gateway.credentials import sigv4
 from gateway.credentials.broker import swap, swap_header
 from gateway.egress.verdict import refusal
 from gateway.errors import AirlockError
@@ -79,16 +80,43 @@ class CredentialInjection:
         for placeholder, name in rec.credential_uses.items():
             if name not in verdict.inject:
                 continue
-            secret, _ = await broker.secret(name)
+            secret, info = await broker.secret(name)
+            if info.kind == "aws":
+                rec.aws_pending = (placeholder, name)
+                continue
             replacements[placeholder] = secret.value
             rec.injected.append((name, secret.version))
-        if not replacements:
-            return
+        if replacements:
+            req = flow.request
+            req.headers = http.Headers(
+                [
+                    (k.encode(), swap_header(k, v, replacements).encode())
+                    for k, v in req.headers.items(multi=True)
+                ]
+            )
+            req.path = swap(req.path, replacements)
+        if rec.aws_pending and flow.request.headers.get("x-amz-content-sha256"):
+            await self._sign_aws(flow)  # the declared payload hash: no need for the body
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None and record(flow).aws_pending:
+            await self._sign_aws(flow)
+
+    async def _sign_aws(self, flow: http.HTTPFlow) -> None:
+        """Re-sign a SigV4 request made with the placeholder keys, with the real ones."""
+        rec = record(flow)
+        assert rec.aws_pending is not None and self._runtime.broker is not None
+        placeholder, name = rec.aws_pending
+        rec.aws_pending = None
         req = flow.request
-        req.headers = http.Headers(
-            [
-                (k.encode(), swap_header(k, v, replacements).encode())
-                for k, v in req.headers.items(multi=True)
-            ]
+        auth = sigv4.parse(req.headers.get("authorization", ""))
+        if auth is None or auth.key_id != placeholder:
+            _misuse(flow, [name], "were not used in an AWS SigV4 signature")
+            return
+        secret, _ = await self._runtime.broker.secret(name)
+        key_id, _, secret_key = secret.value.partition(":")
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        req.headers["authorization"] = sigv4.resign(
+            auth, req.method, req.url, headers, req.raw_content or b"", key_id, secret_key
         )
-        req.path = swap(req.path, replacements)
+        rec.injected.append((name, secret.version))

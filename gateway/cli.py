@@ -159,6 +159,12 @@ def task_create(
     for name in grants:
         assert creds is not None
         granted = creds.grant(info.task_id, name, expiry)
+        if granted.aws_secret_placeholder:  # an SDK signs with both: give it both
+            pair = f"{granted.placeholder}:{granted.aws_secret_placeholder}"
+            out["credentials"][name] = pair
+            out["env"]["AWS_ACCESS_KEY_ID"] = granted.placeholder
+            out["env"]["AWS_SECRET_ACCESS_KEY"] = granted.aws_secret_placeholder
+            continue
         out["credentials"][name] = granted.placeholder
         out["env"][creds.get(name).env_var] = granted.placeholder
     exports = "\n".join(f"export {k}='{v}'" for k, v in out["env"].items() if v)

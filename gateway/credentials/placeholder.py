@@ -35,3 +35,18 @@ def find_placeholders(text: str) -> list[str]:
     if MARKER not in text:
         return []
     return PLACEHOLDER.findall(text)
+
+
+def make_aws_placeholders() -> tuple[str, str]:
+    """(access key id, secret access key) placeholders for an SDK that signs requests.
+
+    The key id goes on the wire (in the SigV4 ``Credential=``), so it carries the
+    marker; the secret never does (the SDK only signs with it).
+    """
+    key_id = (
+        "AKIA"
+        + MARKER
+        + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(19))
+    )
+    secret = "".join(secrets.choice(_ALNUM) for _ in range(40))
+    return key_id, secret

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.control.models import Credential, CredentialVersion, Grant, utcnow
 from gateway.control.tasks import as_utc, check_name
 from gateway.control.vault import Vault
-from gateway.credentials.placeholder import make_placeholder
+from gateway.credentials.placeholder import make_aws_placeholders, make_placeholder
 from gateway.errors import InvalidRequestError, NotFoundError
 
 KINDS = ("bearer", "basic", "header", "aws", "raw")
@@ -49,8 +49,9 @@ class CredentialInfo:
 class GrantInfo:
     task_id: str
     credential: str
-    placeholder: str
+    placeholder: str  # for kind aws: the access key id placeholder
     expires_at: datetime
+    aws_secret_placeholder: str = ""  # kind aws only, shown once at grant time
 
 
 class CredentialService:
@@ -126,14 +127,19 @@ class CredentialService:
     def grant(self, task_id: str, name: str, expires_at: datetime) -> GrantInfo:
         with self._sessions.begin() as db:
             row = self._active(db, name)
-            sample = self._vault.open(self._key(name, row.version), self._latest(db, row).sealed)
-            placeholder = make_placeholder(sample.decode())
+            aws_secret = ""
+            if row.kind == "aws":
+                placeholder, aws_secret = make_aws_placeholders()
+            else:
+                sealed = self._latest(db, row).sealed
+                sample = self._vault.open(self._key(name, row.version), sealed)
+                placeholder = make_placeholder(sample.decode())
             db.add(
                 Grant(
                     task_id=task_id, credential=name, placeholder=placeholder, expires_at=expires_at
                 )
             )
-        return GrantInfo(task_id, name, placeholder, expires_at)
+        return GrantInfo(task_id, name, placeholder, expires_at, aws_secret)
 
     def value(self, name: str) -> tuple[int, str, CredentialInfo]:
         """(version, plaintext secret part, info) of the current version: proxy only."""
@@ -147,10 +153,18 @@ class CredentialService:
             )
 
     def all_values(self) -> list[tuple[str, int, str]]:
-        """Every version of every credential (name, version, plaintext): to catch leaks."""
+        """The secret of every version of every credential (name, version, plaintext), to
+        catch leaks. For kind aws only the secret access key (the key id is not secret)."""
         with self._sessions() as db:
+            kinds = {c.name: c.kind for c in db.scalars(select(Credential))}
             rows = db.scalars(select(CredentialVersion))
-            return [(r.name, r.version, self._open(r)) for r in rows]
+            out = []
+            for r in rows:
+                value = self._open(r)
+                if kinds.get(r.name) == "aws":
+                    value = value.partition(":")[2]
+                out.append((r.name, r.version, value))
+            return out
 
     def _open(self, row: CredentialVersion) -> str:
         return self._vault.open(self._key(row.name, row.version), row.sealed).decode()
@@ -194,6 +208,11 @@ class CredentialService:
             if not sep or not password:
                 raise InvalidRequestError("kind basic needs a value of the form user:password")
             return password
+        if kind == "aws":
+            key_id, sep, secret = value.partition(":")
+            if not sep or not key_id or len(secret) < 16:
+                raise InvalidRequestError("kind aws needs ACCESS_KEY_ID:SECRET_ACCESS_KEY")
+            return value
         if len(value) < 8:
             raise InvalidRequestError("a credential value must be at least 8 characters")
         return value

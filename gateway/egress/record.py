@@ -68,6 +68,7 @@ class FlowRecord:
     injected: list[tuple[str, int]] = field(default_factory=list)  # (name, version)
     misused: list[str] = field(default_factory=list)  # credential names refused
     credentials_recorded: bool = False
+    aws_pending: tuple[str, str] | None = None  # (key id placeholder, credential) to re-sign
 
     def note_hits(self, hits: list[SecretHit], action: str) -> None:
         self.secret_hits += hits

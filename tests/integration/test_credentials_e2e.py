@@ -210,3 +210,62 @@ def test_openai_sdk_sends_the_placeholder_and_never_sees_the_key(
     current = seen["authorization"].removeprefix("Bearer ")
     assert current.startswith("sk-proj-") and "AIRLOCKPH" not in current  # the real key went
     assert current not in content and "[REDACTED:" in content  # and never came back
+
+
+def test_boto3_with_placeholder_keys_is_resigned_with_the_real_ones(
+    airlock: AirlockInstance, upstream: HttpsUpstream, auditor_key: str
+) -> None:
+    import boto3
+    from botocore.config import Config
+
+    real_id = "AKIA" + "".join(
+        secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)
+    )
+    real_secret = secrets.token_urlsafe(30)
+    upstream.aws_keys = (real_id, real_secret)
+    airlock.add_profile(
+        "aws", [{"host": "localhost", "ports": [upstream.port], "allow_private": True}]
+    )
+    airlock.cli(
+        "cred",
+        "add",
+        "aws-prod",
+        "--kind",
+        "aws",
+        "--value-env",
+        "AWSKEYS",
+        "--hosts",
+        "localhost",
+        env={"AWSKEYS": f"{real_id}:{real_secret}"},
+    )
+    task = json.loads(
+        airlock.cli(
+            "task",
+            "create",
+            "--agent",
+            "aws-agent",
+            "--profile",
+            "aws",
+            "--grant",
+            "aws-prod",
+            "--json",
+        ).stdout
+    )
+    env = task["env"]
+    assert env["AWS_ACCESS_KEY_ID"].startswith("AKIA") and "AIRLOCKPH" in env["AWS_ACCESS_KEY_ID"]
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=f"{upstream.url}/aws/",
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        config=Config(proxies={"https": task["proxy_url"]}, retries={"max_attempts": 1}),
+        verify=task["ca_cert"],
+    )
+    identity = sts.get_caller_identity()  # the stand-in accepts only the real keys' signature
+    assert identity["Account"] == "123456789012"
+    events = airlock.wait_events(
+        auditor_key, lambda ev: bool(ev), kind="credential-injected", task_id=task["task_id"]
+    )
+    assert events[0]["detail"]["credential"] == "aws-prod"
+    assert real_secret not in json.dumps(airlock.all_events(auditor_key))

@@ -155,6 +155,7 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.require_basic: tuple[str, str] | None = None  # (user, password) to demand
+        self.aws_keys: tuple[str, str] = ("", "")  # the real keys an /aws/ route accepts
         self._requests: list[RecordedRequest] = []
 
     # -- lifecycle ---------------------------------------------------------

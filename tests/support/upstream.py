@@ -110,6 +110,8 @@ class _UpstreamHandler(BaseHandler):
             except ValueError:
                 code = 400
             self.send_bytes(code, f"status {code}\n".encode(), "text/plain")
+        elif path == "/aws/" and self.command == "POST":
+            self._aws()
         elif path == "/v1/chat/completions" and self.command == "POST":
             self._chat()
         elif path == "/reveal" and self.command == "GET":
@@ -146,6 +148,46 @@ class _UpstreamHandler(BaseHandler):
             doc["body_length"] = len(body)
             doc["body_sha256"] = hashlib.sha256(body).hexdigest()
         self.send_bytes(200, json.dumps(doc, indent=1).encode(), "application/json")
+
+    def _aws(self) -> None:
+        """An STS stand-in that accepts only a SigV4 signature made with the real keys
+        (``server.aws_keys``), checked independently with botocore's signer."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        body = self.read_body()
+        auth = self.headers.get("Authorization", "")
+        key_id, secret = self.server.owner.aws_keys
+        fields = dict(p.strip().split("=", 1) for p in auth.split(" ", 1)[-1].split(","))
+        scope = fields.get("Credential", "").split("/")
+        signed = fields.get("SignedHeaders", "").split(";")
+        request = AWSRequest(
+            method="POST",
+            url=f"https://{self.headers['Host']}{self.path}",
+            data=body,
+            headers={k: v for k, v in self.headers.items() if k.lower() in signed},
+        )
+        request.context["timestamp"] = self.headers.get("X-Amz-Date", "")
+        signer = SigV4Auth(
+            Credentials(key_id, secret),
+            scope[3] if len(scope) > 3 else "",
+            scope[2] if len(scope) > 2 else "",
+        )
+        expected = signer.signature(
+            signer.string_to_sign(request, signer.canonical_request(request)), request
+        )
+        if scope[0] != key_id or fields.get("Signature") != expected:
+            self.send_bytes(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>", "text/xml")
+            return
+        xml = (
+            '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/airlock-test</Arn>"
+            "<UserId>AIDATEST</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
+            "<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
+            "</GetCallerIdentityResponse>"
+        )
+        self.send_bytes(200, xml.encode(), "text/xml")
 
     def _chat(self) -> None:
         """A stand-in for an OpenAI-compatible API that (carelessly) echoes the key it got."""
