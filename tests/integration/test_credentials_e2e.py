@@ -269,3 +269,58 @@ def test_boto3_with_placeholder_keys_is_resigned_with_the_real_ones(
     )
     assert events[0]["detail"]["credential"] == "aws-prod"
     assert real_secret not in json.dumps(airlock.all_events(auditor_key))
+
+
+def test_grant_can_end_before_the_task(
+    airlock: AirlockInstance, brokered: dict[str, Any], upstream: HttpsUpstream
+) -> None:
+    task = json.loads(
+        airlock.cli(
+            "task",
+            "create",
+            "--agent",
+            "short-grant",
+            "--profile",
+            "brokered",
+            "--grant",
+            "api-token",
+            "--grant-ttl",
+            "1s",
+            "--json",
+        ).stdout
+    )
+    placeholder = task["credentials"]["api-token"]
+    time.sleep(1.5)
+    out = curl(
+        task,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        f"Authorization: Bearer {placeholder}",
+        f"{upstream.url}/echo?c=expired",
+    )
+    assert out.stdout == "403"  # the task lives on, its grant does not
+
+
+def test_no_credential_value_lands_anywhere(
+    airlock: AirlockInstance, brokered: dict[str, Any], auditor_key: str
+) -> None:
+    """After injections, rotation, misuse and trace: the real values are nowhere on disk
+    (spool, chDB, control DB: only sealed), in the log, the API or the CLI output."""
+    values = [brokered["token"].encode(), brokered["password"].encode()]
+    for path in airlock.home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(v in data for v in values), path
+    assert not any(v in airlock.log.read_bytes() for v in values)
+    api = json.dumps(airlock.all_events(auditor_key)).encode()
+    assert not any(v in api for v in values)
+    for args in (
+        ("cred", "list", "--json"),
+        ("cred", "trace", "api-token", "--json"),
+        ("task", "list", "--json"),
+    ):
+        out = airlock.cli(*args).stdout.encode()
+        assert not any(v in out for v in values), args
