@@ -47,11 +47,15 @@ def content_digest(policy_dir: Path, files: list[Path]) -> str:
 
 
 def git_revision(policy_dir: Path) -> tuple[str | None, bool]:
-    """(commit, dirty) of the policy directory, or (None, False) outside git."""
+    """(commit, dirty) of the policy directory, or (None, False) outside git.
+
+    ``--no-optional-locks``: polling must never take the index lock, or it would make
+    the operator's own ``git add``/``commit`` in the policy repository fail.
+    """
 
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", "-C", str(policy_dir), *args],
+            ["git", "--no-optional-locks", "-C", str(policy_dir), *args],
             capture_output=True,
             text=True,
             check=True,

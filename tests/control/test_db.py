@@ -42,7 +42,16 @@ def test_non_sqlite_url_gets_no_sqlite_pragmas() -> None:
 def test_make_sessionmaker_creates_schema(engine: Engine) -> None:
     assert inspect(engine).get_table_names() == []
     make_sessionmaker(engine)
-    assert set(inspect(engine).get_table_names()) == {"tenants", "agents", "tasks", "api_keys"}
+    assert set(inspect(engine).get_table_names()) == {
+        "tenants",
+        "agents",
+        "tasks",
+        "api_keys",
+        "known_secrets",
+        "credentials",
+        "credential_versions",
+        "grants",
+    }
 
 
 def test_make_sessionmaker_is_repeatable(engine: Engine) -> None:
