@@ -83,17 +83,18 @@ class Redaction:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         rec = record(flow)
-        if flow.response is not None or rec.verdict is None or not rec.verdict.allow:
-            return
-        mode = rec.verdict.secrets_outbound
         req = flow.request
-        headers, hits = self._guard.headers(list(req.headers.items(multi=True)), "outbound")
         path, _, query = req.path.partition("?")
         new_path, path_hits = self._guard.text(path, "outbound", "path")
         new_query, query_hits = self._guard.text(query, "outbound", "query")
-        hits += path_hits + query_hits
-        if path_hits or query_hits:  # the audit trail keeps only the redacted URL
+        if path_hits or query_hits:  # the audit trail keeps only the redacted URL, always
             rec.path, rec.query = new_path, new_query
+        if flow.response is not None or rec.verdict is None or not rec.verdict.allow:
+            rec.note_hits(path_hits + query_hits, "refused")  # tried, and went nowhere
+            return
+        mode = rec.verdict.secrets_outbound
+        headers, hits = self._guard.headers(list(req.headers.items(multi=True)), "outbound")
+        hits += path_hits + query_hits
         if hits and not self._act(flow, hits, mode):
             return
         if hits and mode == "redact":

@@ -386,3 +386,21 @@ def test_stream_callable_never_emits_an_empty_chunk_mid_stream(runtime: ProxyRun
     assert callable(scan)
     chunks = scan(b"a small first chunk\n")  # held back: the redactor needs more context
     assert chunks == []  # nothing to send yet, and never b"" (that would end a chunked body)
+
+
+def test_secret_in_the_url_of_a_refused_request_never_reaches_the_record(
+    runtime: ProxyRuntime,
+) -> None:
+    from addons.state import refuse
+    from gateway.egress.verdict import refusal
+
+    flow = allowed_flow()
+    secret = token(7)
+    flow.request.path = f"/leak/{secret}?token={secret}"
+    describe_flow = record(flow)
+    describe_flow.path, describe_flow.query = f"/leak/{secret}", f"token={secret}"
+    refuse(flow, refusal("destination_not_allowed", "no"))
+    Redaction(runtime).requestheaders(flow)
+    rec = record(flow)
+    assert secret not in rec.path and secret not in rec.query
+    assert rec.secret_hits and set(rec.secret_actions) == {"refused"}
