@@ -52,6 +52,7 @@ bench: bootstrap
 	$(PY) tests/perf/bench_opa_client.py
 	$(PY) tests/perf/bench_redaction.py
 	$(PY) tests/perf/bench_body.py
+	$(PY) tests/perf/bench_hooks.py
 
 clean:
 	rm -rf $(VENV) .bin .airlock
