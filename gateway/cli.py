@@ -9,6 +9,8 @@ from typing import Any
 import click
 
 from gateway import __version__
+from gateway.audit import control_events
+from gateway.audit.events import AuditEvent
 from gateway.cli_common import emit, settings_from
 from gateway.cli_cred import cred
 from gateway.cli_query import events
@@ -156,9 +158,33 @@ def task_create(
     out = task_output(settings, info, token)
     expiry = grant_expiry(info.expires_at, parse_ttl(grant_ttl) if grant_ttl else None)
     out["credentials"] = {}
+    events = [
+        AuditEvent(
+            kind="task-created",
+            tenant=info.tenant,
+            agent=info.agent,
+            task_id=info.task_id,
+            gateway_id=settings.gateway_id,
+            detail={
+                "profile": profile,
+                "expires_at": info.expires_at.isoformat(),
+                "grants": ",".join(grants),
+            },
+        )
+    ]
     for name in grants:
         assert creds is not None
         granted = creds.grant(info.task_id, name, expiry)
+        events.append(
+            AuditEvent(
+                kind="grant-created",
+                tenant=info.tenant,
+                agent=info.agent,
+                task_id=info.task_id,
+                gateway_id=settings.gateway_id,
+                detail={"credential": name, "expires_at": granted.expires_at.isoformat()},
+            )
+        )
         if granted.aws_secret_placeholder:  # an SDK signs with both: give it both
             pair = f"{granted.placeholder}:{granted.aws_secret_placeholder}"
             out["credentials"][name] = pair
@@ -167,6 +193,7 @@ def task_create(
             continue
         out["credentials"][name] = granted.placeholder
         out["env"][creds.get(name).env_var] = granted.placeholder
+    control_events.record(settings, *events)
     exports = "\n".join(f"export {k}='{v}'" for k, v in out["env"].items() if v)
     emit(
         out,
@@ -209,7 +236,19 @@ def task_show(ctx: click.Context, task_id: str, as_json: bool) -> None:
 def task_kill(ctx: click.Context, task_id: str, as_json: bool) -> None:
     """Revoke a task at once: its next request is refused."""
     settings = settings_from(ctx)
-    info = build_control_plane(settings).tasks.kill(task_id).as_dict()
+    killed = build_control_plane(settings).tasks.kill(task_id)
+    control_events.record(
+        settings,
+        AuditEvent(
+            kind="task-killed",
+            tenant=killed.tenant,
+            agent=killed.agent,
+            task_id=killed.task_id,
+            gateway_id=settings.gateway_id,
+            detail={"by": "cli"},
+        ),
+    )
+    info = killed.as_dict()
     emit(
         info,
         as_json,

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import click
 
+from gateway.audit import control_events
+from gateway.audit.events import AuditEvent
 from gateway.cli_common import emit, settings_from
 from gateway.cli_query import api_get
-from gateway.credentials.store import KINDS
+from gateway.config import Settings
+from gateway.credentials.store import KINDS, CredentialInfo
 from gateway.errors import InvalidRequestError
 from gateway.home import init_home
 from gateway.runtime import build_control_plane
@@ -26,6 +29,23 @@ def read_value(value_env: str | None, value_file: str | None) -> str:
     if value_file:
         return Path(value_file).read_text().rstrip("\n")
     return sys.stdin.read().rstrip("\n")
+
+
+def _record(settings: Settings, kind: str, info: CredentialInfo) -> None:
+    control_events.record(
+        settings,
+        AuditEvent(
+            kind=kind,
+            gateway_id=settings.gateway_id,
+            detail={
+                "credential": info.name,
+                "version": str(info.version),
+                "kind": info.kind,
+                "hosts": ",".join(info.hosts),
+                "fingerprint": info.fingerprint,
+            },
+        ),
+    )
 
 
 @click.group()
@@ -73,6 +93,7 @@ def add(
         .credentials()
         .add(name, kind, value, [*hosts, *more_hosts], env_var=env_var, header_name=header_name)
     )
+    _record(settings, "credential-added", info)
     emit(
         info.as_dict(),
         as_json,
@@ -108,7 +129,9 @@ def rotate(
 ) -> None:
     """New version of NAME; running tasks keep their placeholders and get it next request."""
     value = read_value(value_env, value_file)
-    info = build_control_plane(settings_from(ctx)).credentials().rotate(name, value)
+    settings = settings_from(ctx)
+    info = build_control_plane(settings).credentials().rotate(name, value)
+    _record(settings, "credential-rotated", info)
     emit(info.as_dict(), as_json, f"Credential {name} is now v{info.version}.")
 
 
@@ -117,7 +140,9 @@ def rotate(
 @click.pass_context
 def revoke(ctx: click.Context, name: str) -> None:
     """Stop injecting NAME at once; its placeholders are refused from now on."""
-    build_control_plane(settings_from(ctx)).credentials().revoke(name)
+    settings = settings_from(ctx)
+    info = build_control_plane(settings).credentials().revoke(name)
+    _record(settings, "credential-revoked", info)
     click.echo(f"Credential {name} revoked.")
 
 

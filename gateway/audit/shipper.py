@@ -9,9 +9,11 @@ duplicate. Fully shipped closed segments are deleted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +25,29 @@ from gateway.audit.store import AuditStore
 from gateway.errors import AirlockError
 
 log = logging.getLogger("airlock.shipper")
+
+
+ONE_SHOT_PREFIX = "cli-"  # streams written once by a command (gateway/audit/control_events.py)
+
+
+def _retire(stream_dir: Path) -> None:
+    """Remove a fully shipped one-shot stream, unless its writer still holds it."""
+    lock = stream_dir / "writer.lock"
+    try:
+        if time.time() - stream_dir.stat().st_mtime < 10:
+            return  # a writer may be just starting
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return
+    try:
+        shutil.rmtree(stream_dir, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -102,6 +127,8 @@ class Shipper:
             if result.end != cursor.committed:
                 cursor.committed = result.end
                 cursor.save(cursor_path)
+            if stream_dir.name.startswith(ONE_SHOT_PREFIX) and cursor.pending is None:
+                _retire(stream_dir)
             return 0
         end = result.end
         if cursor.pending is None:

@@ -179,7 +179,7 @@ def create_app(deps: AppDeps) -> FastAPI:
             tenant=scope,
             credential=name,
             limit=limit,
-            kinds=("credential-injected", "credential-misuse"),
+            kinds=TRACE_KINDS,
         )
         seen = EventFilter(
             tenant=scope, kind="secret-finding", fingerprints=tuple(fingerprints), limit=limit
@@ -203,6 +203,16 @@ def create_app(deps: AppDeps) -> FastAPI:
         )
 
     return app
+
+
+TRACE_KINDS = (
+    "credential-added",
+    "credential-rotated",
+    "credential-revoked",
+    "grant-created",
+    "credential-injected",
+    "credential-misuse",
+)
 
 
 def tenant_scope(principal: Principal, tenant: str | None) -> str | None:

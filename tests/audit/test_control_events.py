@@ -1,0 +1,53 @@
+"""Control-plane events: durable one-shot streams, shipped, then retired."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from gateway.audit.control_events import CLI_STREAM_PREFIX, record
+from gateway.audit.events import AuditEvent
+from gateway.audit.shipper import Shipper
+from gateway.audit.spool import Position, read_records
+from gateway.config import Settings
+
+
+class ListStore:
+    """A fake on purpose: only counts inserted rows (the real insert is tested elsewhere)."""
+
+    name = "list"
+
+    def __init__(self) -> None:
+        self.rows: list[bytes] = []
+
+    def insert_rows(self, rows: bytes, dedup_token: str) -> None:
+        self.rows += [r for r in rows.split(b"\n") if r]
+
+
+def test_each_command_writes_its_own_durable_stream(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    record(settings, AuditEvent(kind="task-created", task_id="t1"))
+    record(settings, AuditEvent(kind="task-killed", task_id="t1"))
+    streams = sorted(p for p in settings.spool_dir.iterdir() if p.is_dir())
+    assert len(streams) == 2 and all(p.name.startswith(CLI_STREAM_PREFIX) for p in streams)
+    kinds = {
+        AuditEvent.from_bytes(read_records(p, Position(1, 0), 10).payloads[0]).kind for p in streams
+    }
+    assert kinds == {"task-created", "task-killed"}
+
+
+def test_shipped_one_shot_streams_are_removed_once_quiet(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    record(settings, AuditEvent(kind="task-created", task_id="t1"))
+    store = ListStore()
+    shipper = Shipper(settings.spool_dir, store)  # type: ignore[arg-type]
+    assert shipper.drain() == 1
+    (stream,) = [p for p in settings.spool_dir.iterdir() if p.is_dir()]
+    shipper.ship_once()
+    assert stream.exists()  # too fresh: a writer may be starting
+    old = time.time() - 60
+    os.utime(stream, (old, old))
+    shipper.ship_once()
+    assert not stream.exists()
+    assert len(store.rows) == 1  # shipped exactly once
