@@ -404,3 +404,35 @@ def test_secret_in_the_url_of_a_refused_request_never_reaches_the_record(
     rec = record(flow)
     assert secret not in rec.path and secret not in rec.query
     assert rec.secret_hits and set(rec.secret_actions) == {"refused"}
+
+
+async def test_websocket_messages_are_scanned_both_ways(runtime: ProxyRuntime) -> None:
+    from mitmproxy import websocket
+
+    flow = tflow.twebsocketflow()
+    rec = record(flow)
+    rec.verdict = verdict()
+    secret = token(11)
+    assert flow.websocket is not None
+    flow.websocket.messages.append(
+        websocket.WebSocketMessage(1, True, f'{{"key": "{secret}"}}'.encode())
+    )
+    await Redaction(runtime).websocket_message(flow)
+    sent = flow.websocket.messages[-1]
+    assert secret.encode() not in sent.content and b"[REDACTED:" in sent.content
+    assert [h.location for h in rec.secret_hits] == ["websocket"]
+    assert rec.secret_hits[0].direction == "outbound"
+
+
+async def test_websocket_message_with_a_secret_is_dropped_in_block_mode(
+    runtime: ProxyRuntime,
+) -> None:
+    from mitmproxy import websocket
+
+    flow = tflow.twebsocketflow()
+    record(flow).verdict = verdict(inbound="block")
+    assert flow.websocket is not None
+    message = websocket.WebSocketMessage(1, False, f"leak {token(12)}".encode())
+    flow.websocket.messages.append(message)
+    await Redaction(runtime).websocket_message(flow)
+    assert message.dropped
