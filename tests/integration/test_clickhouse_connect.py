@@ -55,7 +55,10 @@ def test_events_flow_through_clickhouse_connect(
             c.get(f"{upstream.url}/echo?i={i}").headers["x-airlock-request-id"] for i in range(5)
         ]
     events = via_connect.wait_events(
-        key, lambda ev: {e["request_id"] for e in ev} >= set(ids), task_id=task["task_id"]
+        key,
+        lambda ev: {e["request_id"] for e in ev} >= set(ids),
+        task_id=task["task_id"],
+        kind="http-request",
     )
     assert len(events) == 5 and {e["decision"] for e in events} == {"allow"}
     ready = httpx.get(f"{via_connect.api_url}/readyz").json()
