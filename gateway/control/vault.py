@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.errors import ConfigError
+from gateway.keyfile import load_or_create_key
 
 NONCE_BYTES = 12
 
@@ -34,18 +34,10 @@ def load_master_key(home: Path, env_value: str | None = None) -> bytes:
         if len(key) != 32:
             raise VaultError(f"AIRLOCK_MASTER_KEY must decode to 32 bytes, not {len(key)}")
         return key
-    path = home / "master.key"
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise VaultError(f"{path} must hold exactly 32 bytes, found {len(key)}") from None
-        return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    return key
+        return load_or_create_key(home / "master.key")
+    except ConfigError as exc:
+        raise VaultError(str(exc)) from None
 
 
 class Vault:
