@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from mitmproxy import http
 
 from addons.state import record, refuse
-from gateway.credentials import sigv4
+from gateway.credentials import body, sigv4
 from gateway.credentials.broker import swap, swap_header
+from gateway.credentials.placeholder import MARKER
 from gateway.egress.verdict import refusal
 from gateway.errors import AirlockError
 from gateway.runtime import ProxyRuntime
@@ -99,8 +100,43 @@ class CredentialInjection:
             await self._sign_aws(flow)  # the declared payload hash: no need for the body
 
     async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:
+            return
+        await self._inject_body(flow)
         if flow.response is None and record(flow).aws_pending:
             await self._sign_aws(flow)
+
+    async def _inject_body(self, flow: http.HTTPFlow) -> None:
+        """Opt-in: placeholders in the JSON/form fields a credential names (policy-checked)."""
+        rec, broker, req = record(flow), self._runtime.broker, flow.request
+        raw = req.raw_content or b""
+        if broker is None or rec.task is None or rec.facts is None or MARKER.encode() not in raw:
+            return
+        if req.headers.get("content-encoding"):
+            return  # only plain bodies are rewritten
+        content_type = req.headers.get("content-type", "")
+        uses = await broker.uses([], raw.decode("utf-8", "replace"))
+        wanted: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for use in uses:
+            if use.grant.task_id != rec.task.task_id or use.placeholder in rec.credential_uses:
+                continue
+            _, info = await broker.secret(use.grant.credential)
+            fields = body.fields_holding(raw, content_type, use.placeholder)
+            if info.body_fields and fields and set(fields) <= set(info.body_fields):
+                wanted[use.placeholder] = (info.name, info.hosts)
+        if not wanted:
+            return
+        creds = [{"name": n, "hosts": list(h)} for n, h in set(wanted.values())]
+        verdict = await self._runtime.decider.decide(rec.task, rec.facts, creds)
+        if verdict.refuse_credentials or not verdict.allow:
+            _misuse(flow, sorted({n for n, _ in wanted.values()}), "may not go to this destination")
+            return
+        for placeholder, (name, _) in wanted.items():
+            if name in verdict.inject:
+                secret, _ = await broker.secret(name)
+                raw = body.inject(raw, content_type, placeholder, secret.value)
+                rec.injected.append((name, secret.version))
+        req.content = raw
 
     async def _sign_aws(self, flow: http.HTTPFlow) -> None:
         """Re-sign a SigV4 request made with the placeholder keys, with the real ones."""

@@ -46,6 +46,7 @@ class Policy:
             scheme=flow.request.scheme,
             path=rec.path,
         )
+        rec.facts = facts
         verdict = await self._runtime.decider.decide(rec.task, facts, rec.credential_input)
         if verdict.allow:
             rec.verdict = verdict

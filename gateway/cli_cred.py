@@ -69,6 +69,13 @@ def cred() -> None:
     help="Allowed destination (exact, *.suffix, IP or CIDR); more may follow.",
 )
 @click.option("--header", "header_name", default="", help="Header name (kind header).")
+@click.option(
+    "--body-field",
+    "body_fields",
+    multiple=True,
+    metavar="FIELD",
+    help="Also inject into this JSON/form field of request bodies (repeatable).",
+)
 @click.option("--env-var", default="", help="Sandbox variable for the placeholder.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -81,6 +88,7 @@ def add(
     value_file: str | None,
     hosts: tuple[str, ...],
     header_name: str,
+    body_fields: tuple[str, ...],
     env_var: str,
     as_json: bool,
 ) -> None:
@@ -91,7 +99,15 @@ def add(
     info = (
         build_control_plane(settings)
         .credentials()
-        .add(name, kind, value, [*hosts, *more_hosts], env_var=env_var, header_name=header_name)
+        .add(
+            name,
+            kind,
+            value,
+            [*hosts, *more_hosts],
+            env_var=env_var,
+            header_name=header_name,
+            body_fields=list(body_fields),
+        )
     )
     _record(settings, "credential-added", info)
     emit(

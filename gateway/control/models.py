@@ -82,6 +82,7 @@ class Credential(Base):
     env_var: Mapped[str] = mapped_column(String(128))
     header_name: Mapped[str] = mapped_column(String(128), default="")
     username: Mapped[str] = mapped_column(String(256), default="")
+    body_fields: Mapped[str] = mapped_column(String(2000), default="[]")  # JSON list, opt-in
     version: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -30,6 +30,7 @@ class CredentialInfo:
     status: str
     fingerprint: str
     updated_at: datetime
+    body_fields: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -40,6 +41,7 @@ class CredentialInfo:
             "header_name": self.header_name,
             "version": self.version,
             "status": self.status,
+            "body_fields": list(self.body_fields),
             "fingerprint": self.fingerprint,
             "updated_at": self.updated_at.isoformat(),
         }
@@ -71,6 +73,7 @@ class CredentialService:
         *,
         env_var: str = "",
         header_name: str = "",
+        body_fields: list[str] | None = None,
     ) -> CredentialInfo:
         check_name("credential", name)
         if kind not in KINDS:
@@ -91,6 +94,7 @@ class CredentialService:
                     username=username,
                     env_var=env_var or name.upper().replace("-", "_").replace(".", "_"),
                     header_name=header_name,
+                    body_fields=json.dumps(sorted(set(body_fields or []))),
                     version=1,
                 )
             )
@@ -255,6 +259,7 @@ class CredentialService:
             row.status,
             self._latest(db, row).fingerprint,
             as_utc(row.updated_at),
+            tuple(json.loads(row.body_fields or "[]")),
         )
 
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 from gateway.audit.events import AuditEvent, now_utc
 from gateway.control.tasks import TaskInfo
 from gateway.egress.secrets import SecretHit
-from gateway.egress.verdict import Verdict
+from gateway.egress.verdict import RequestFacts, Verdict
 from gateway.ids import uuid7
 
 SENSITIVE_PARAMS = ("token", "key", "secret", "password", "passwd", "auth", "sig", "credential")
@@ -68,6 +68,7 @@ class FlowRecord:
     injected: list[tuple[str, int]] = field(default_factory=list)  # (name, version)
     misused: list[str] = field(default_factory=list)  # credential names refused
     credentials_recorded: bool = False
+    facts: RequestFacts | None = None  # what the policy was asked about (for re-asking)
     aws_pending: tuple[str, str] | None = None  # (key id placeholder, credential) to re-sign
 
     def note_hits(self, hits: list[SecretHit], action: str) -> None:

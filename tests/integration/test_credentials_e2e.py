@@ -324,3 +324,60 @@ def test_no_credential_value_lands_anywhere(
     ):
         out = airlock.cli(*args).stdout.encode()
         assert not any(v in out for v in values), args
+
+
+def test_opt_in_body_field_injection(airlock: AirlockInstance, upstream: HttpsUpstream) -> None:
+    import hashlib
+
+    real = "key-" + secrets.token_hex(20)
+    airlock.cli(
+        "cred",
+        "add",
+        "form-key",
+        "--kind",
+        "raw",
+        "--value-env",
+        "FORMKEY",
+        "--hosts",
+        "localhost",
+        "--body-field",
+        "api_key",
+        env={"FORMKEY": real},
+    )
+    task = json.loads(
+        airlock.cli(
+            "task",
+            "create",
+            "--agent",
+            "body-agent",
+            "--profile",
+            "brokered",
+            "--grant",
+            "form-key",
+            "--json",
+        ).stdout
+    )
+    placeholder = task["credentials"]["form-key"]
+
+    def post(body: str, content_type: str) -> dict[str, Any]:
+        out = curl(
+            task,
+            "-X",
+            "POST",
+            "-H",
+            f"Content-Type: {content_type}",
+            "--data-binary",
+            body,
+            f"{upstream.url}/echo?c=body",
+        )
+        return dict(json.loads(out.stdout))
+
+    opted = post(json.dumps({"api_key": placeholder, "q": "hi"}), "application/json")
+    expected = json.dumps({"api_key": real, "q": "hi"}).encode()
+    assert opted["body_sha256"] == hashlib.sha256(expected).hexdigest()
+    form = post(f"q=hi&api_key={placeholder}", "application/x-www-form-urlencoded")
+    assert form["body_sha256"] == hashlib.sha256(f"q=hi&api_key={real}".encode()).hexdigest()
+    other = json.dumps({"note": placeholder})  # not an opted-in field: left as it is
+    assert (
+        post(other, "application/json")["body_sha256"] == hashlib.sha256(other.encode()).hexdigest()
+    )
