@@ -19,6 +19,7 @@ from gateway.egress.content import BodyTooLarge, UnsupportedEncoding
 from gateway.egress.known_sync import KnownSync
 from gateway.egress.secrets import SecretGuard, SecretHit, StreamScan
 from gateway.egress.verdict import refusal
+from gateway.redaction import is_binary_content_type
 from gateway.runtime import ProxyRuntime
 
 URL_MARKER = re.compile(r"\[(REDACTED:[a-z0-9_]+:fp=[0-9a-f]{8})\]")
@@ -160,8 +161,6 @@ class Redaction:
         return int(length) > self._stream_bytes
 
     def _guard_applies(self, message: http.Message) -> bool:
-        from gateway.redaction import is_binary_content_type
-
         return not is_binary_content_type(message.headers.get("content-type", ""))
 
     def _stream(

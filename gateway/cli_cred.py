@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import click
 
 from gateway.audit import control_events
 from gateway.audit.events import AuditEvent
-from gateway.cli_common import emit, settings_from
+from gateway.cli_common import emit, read_value, settings_from
 from gateway.cli_query import api_get
 from gateway.config import Settings
 from gateway.credentials.store import KINDS, CredentialInfo
-from gateway.errors import InvalidRequestError
 from gateway.home import init_home
 from gateway.runtime import build_control_plane
-
-
-def read_value(value_env: str | None, value_file: str | None) -> str:
-    """The secret from $VAR, a file or stdin: never from the command line."""
-    if value_env:
-        value = os.environ.get(value_env)
-        if value is None:
-            raise InvalidRequestError(f"environment variable {value_env} is not set")
-        return value
-    if value_file:
-        return Path(value_file).read_text().rstrip("\n")
-    return sys.stdin.read().rstrip("\n")
 
 
 def _record(settings: Settings, kind: str, info: CredentialInfo) -> None:

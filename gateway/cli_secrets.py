@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import click
 
-from gateway.cli_common import emit, settings_from
+from gateway.cli_common import emit, read_value, settings_from
 from gateway.cli_query import api_get
-from gateway.errors import InvalidRequestError
 from gateway.fingerprint import fingerprint_key
 from gateway.home import init_home
 from gateway.redaction import Redactor
@@ -41,14 +36,7 @@ def register(
     The value is read from --from-env, --from-file or standard input, never from the
     command line; it is stored encrypted and never printed.
     """
-    if from_env:
-        value = os.environ.get(from_env)
-        if value is None:
-            raise InvalidRequestError(f"environment variable {from_env} is not set")
-    elif from_file:
-        value = Path(from_file).read_text().rstrip("\n")
-    else:
-        value = sys.stdin.read().rstrip("\n")
+    value = read_value(from_env, from_file)
     settings = settings_from(ctx)
     init_home(settings)
     fp = Redactor(fingerprint_key(settings)).fingerprint(value.encode())

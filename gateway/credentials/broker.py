@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from gateway.credentials.placeholder import find_placeholders
 from gateway.credentials.store import CredentialInfo, CredentialService, GrantInfo
-from gateway.errors import AirlockError
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,6 @@ class Broker:
         secret = Secret(name, version, value)
         self._values[name] = (now, secret, info)
         return secret, info
-
-    async def info(self, name: str) -> CredentialInfo | None:
-        try:
-            return await asyncio.to_thread(self._service.get, name)
-        except AirlockError:
-            return None
 
     async def _grant(self, placeholder: str) -> GrantInfo | None:
         now = time.monotonic()

@@ -173,14 +173,6 @@ class CredentialService:
     def _open(self, row: CredentialVersion) -> str:
         return self._vault.open(self._key(row.name, row.version), row.sealed).decode()
 
-    def grants_for(self, task_id: str) -> list[GrantInfo]:
-        with self._sessions() as db:
-            rows = db.scalars(select(Grant).where(Grant.task_id == task_id))
-            return [
-                GrantInfo(r.task_id, r.credential, r.placeholder, as_utc(r.expires_at))
-                for r in rows
-            ]
-
     def grants_of(self, name: str) -> list[GrantInfo]:
         """Every task that had ``name`` in scope, and until when."""
         with self._sessions() as db:

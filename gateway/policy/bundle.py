@@ -70,10 +70,11 @@ def git_revision(policy_dir: Path) -> tuple[str | None, bool]:
     return commit, bool(status)
 
 
-def build_bundle(policy_dir: Path) -> Bundle:
+def build_bundle(policy_dir: Path, git_state: tuple[str | None, bool] | None = None) -> Bundle:
+    """``git_state``: ``git_revision(policy_dir)`` if the caller already has it."""
     files = policy_files(policy_dir)
     digest = content_digest(policy_dir, files)
-    commit, dirty = git_revision(policy_dir)
+    commit, dirty = git_state if git_state is not None else git_revision(policy_dir)
     if commit is None:
         revision = f"nogit.{digest[:12]}"
     elif dirty:

@@ -25,23 +25,22 @@ class BundleSource:
         self.policy_dir = policy_dir
         self._on_publish = on_publish
         self._lock = threading.Lock()
-        self._stamp: tuple[object, ...] | None = None
+        self._stamp: object = None
         self._bundle: Bundle | None = None
 
-    def _current_stamp(self) -> tuple[object, ...]:
-        """Changes when any policy file or the git commit changes (a commit alone
-        turns a ``+dirty`` revision clean without touching a file)."""
-        stats: list[object] = [git_revision(self.policy_dir)]
-        for path in policy_files(self.policy_dir):
-            st = path.stat()
-            stats.append((str(path), st.st_mtime_ns, st.st_size))
-        return tuple(stats)
+    def _file_stamps(self) -> tuple[tuple[str, int, int], ...]:
+        return tuple(
+            (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in policy_files(self.policy_dir)
+        )
 
     def current(self) -> Bundle:
         with self._lock:
-            stamp = self._current_stamp()
+            # Changes when any policy file or the git commit changes (a commit alone turns
+            # a "+dirty" revision clean without touching a file).
+            git_state = git_revision(self.policy_dir)
+            stamp = (git_state, self._file_stamps())
             if self._bundle is None or stamp != self._stamp:
-                bundle = build_bundle(self.policy_dir)
+                bundle = build_bundle(self.policy_dir, git_state)
                 changed = self._bundle is None or bundle.revision != self._bundle.revision
                 self._bundle, self._stamp = bundle, stamp
                 if changed:

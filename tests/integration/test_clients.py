@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.airlock import AirlockInstance, client_env
-from tests.support.git_server import GitHttpsServer
+from tests.support.git_server import GitHttpsServer, git_env
 from tests.support.pypi_server import PROBE_MODULE, PROBE_NAME, PypiHttpsServer
 from tests.support.tls import TestCA
 
@@ -94,8 +94,7 @@ def test_git_clone_through_proxy(
         ],
     )
     task = airlock.create_task("git-agent", "git")
-    env = client_env(task)
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0")
+    env = git_env(client_env(task))
     dest = tmp_path / "clone"
     out = subprocess.run(
         ["git", "clone", "-q", git_server.clone_url, str(dest)],
@@ -132,8 +131,7 @@ def test_git_push_refused_when_profile_is_read_only(
         ],
     )
     task: dict[str, Any] = airlock.create_task("git-ro-agent", "git-ro")
-    env = client_env(task)
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0")
+    env = git_env(client_env(task))
     out = subprocess.run(
         ["git", "clone", "-q", git_server.clone_url, str(tmp_path / "c")],
         env=env,

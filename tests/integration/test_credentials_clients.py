@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.airlock import AirlockInstance, client_env
-from tests.support.git_server import GitHttpsServer
+from tests.support.git_server import GitHttpsServer, git_env
 from tests.support.pypi_server import PROBE_MODULE, PROBE_NAME, PypiHttpsServer
 from tests.support.tls import TestCA
 
@@ -37,12 +37,6 @@ def private_pypi(
     with PypiHttpsServer(tmp_path_factory.mktemp("ppypi"), test_ca) as server:
         server.require_basic = ("__token__", token)
         yield server, token
-
-
-def git_env(task: dict[str, object]) -> dict[str, str]:
-    env = client_env(task)  # type: ignore[arg-type]
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0")
-    return env
 
 
 def test_git_clone_with_placeholder_password(
@@ -89,7 +83,7 @@ def test_git_clone_with_placeholder_password(
     url = server.clone_url.replace("https://", f"https://deploy:{placeholder}@")
     out = subprocess.run(
         ["git", "clone", "-q", url, str(tmp_path / "c")],
-        env=git_env(task),
+        env=git_env(client_env(task)),
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import subprocess
 import time
 from typing import Any
 
 import pytest
 
-from tests.support.airlock import AirlockInstance, client_env
+from tests.support.airlock import AirlockInstance, curl
 from tests.support.upstream import HttpsUpstream
 
 pytestmark = pytest.mark.integration
@@ -76,26 +75,6 @@ def brokered(
     )
     time.sleep(6)  # the proxy loads credential values for leak detection every 5 s
     return {"task": task, "token": real_token, "password": real_password}
-
-
-def curl(task: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--max-time",
-            "20",
-            "-x",
-            task["proxy_url"],
-            "--cacert",
-            task["ca_cert"],
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=client_env(task),
-        timeout=30,
-    )
 
 
 def upstream_saw(upstream: HttpsUpstream, marker: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import requests
 
-from tests.support.airlock import AirlockInstance, client_env
+from tests.support.airlock import AirlockInstance, client_env, curl
 from tests.support.upstream import HttpsUpstream
 
 pytestmark = pytest.mark.integration
@@ -35,26 +35,6 @@ def task(
         ],
     )
     return airlock.create_task("e2e-agent", "e2e")
-
-
-def curl(task: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--max-time",
-            "20",
-            "-x",
-            task["proxy_url"],
-            "--cacert",
-            task["ca_cert"],
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=client_env(task),
-        timeout=30,
-    )
 
 
 def test_task_create_prints_the_contract(task: dict[str, Any]) -> None:

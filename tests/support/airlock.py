@@ -249,3 +249,24 @@ def _kill(pid: int) -> None:
 def client_env(task: dict[str, Any]) -> dict[str, str]:
     """A sandbox's environment: the task's variables and nothing from this machine."""
     return direct_env({k: v for k, v in task["env"].items() if v})
+
+
+def curl(task: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    """curl through the task's proxy, trusting Airlock's CA, with the sandbox's env."""
+    return subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "20",
+            "-x",
+            task["proxy_url"],
+            "--cacert",
+            task["ca_cert"],
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(task),
+        timeout=30,
+    )
