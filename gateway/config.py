@@ -70,6 +70,22 @@ class Settings(BaseSettings):
     stream_bytes: int = Field(
         default=1 << 20, ge=0, description="Stream response bodies larger than this."
     )
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 checkpoint key (raw 32 bytes or PEM); else $AIRLOCK_HOME/audit-signing.key.",
+    )
+    checkpoint_seconds: float = Field(
+        default=30.0, gt=0, description="Signed audit checkpoint interval (also when idle)."
+    )
+    audit_retention_days: int = Field(
+        default=0, ge=0, description="Delete audit events older than this (0 = keep forever)."
+    )
+    clickhouse_migrate: bool = Field(
+        default=True, description="Apply ClickHouse schema migrations when the store starts."
+    )
+    evidence_margin_seconds: float = Field(
+        default=300.0, ge=0, description="Chain reach before/after an evidence window."
+    )
 
     @field_validator("proxy_listen", "api_listen", "opa_listen")
     @classmethod
@@ -113,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def chdb_dir(self) -> Path:
         return self.home_dir / "chdb"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_signing_key_file or self.home_dir / "audit-signing.key"
 
     @property
     def operator_key_path(self) -> Path:

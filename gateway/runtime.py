@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.audit.committer import GroupCommitter
-from gateway.audit.spool import SpoolWriter
+from gateway.audit.sealer import open_chain
 from gateway.config import Settings
 from gateway.control.db import make_engine, make_sessionmaker
 from gateway.control.keys import ApiKeyService
@@ -64,8 +64,12 @@ def build_control_plane(settings: Settings) -> ControlPlane:
 
 
 def open_spool(settings: Settings, stream: str) -> GroupCommitter:
-    writer = SpoolWriter(settings.spool_dir, stream, segment_bytes=settings.spool_segment_bytes)
-    return GroupCommitter(writer, settings.spool_dir, max_bytes=settings.spool_max_bytes)
+    return GroupCommitter(
+        open_chain(settings, stream),
+        settings.spool_dir,
+        max_bytes=settings.spool_max_bytes,
+        checkpoint_seconds=settings.checkpoint_seconds,
+    )
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Group commit in front of a :class:`SpoolWriter`.
+"""Group commit in front of a :class:`ChainWriter`.
 
 Callers (async proxy hooks or plain threads) enqueue an event and wait until it
-is durable; one background thread writes everything queued and fsyncs once.
-Nothing is ever dropped: an event is either acknowledged durable or its caller
-gets ``SpoolError`` and must refuse the traffic it describes.
+is durable; one background thread seals everything queued into the hash chain,
+writes it and fsyncs once. Nothing is ever dropped: an event is either
+acknowledged durable or its caller gets ``SpoolError`` and must refuse the
+traffic it describes. The same thread writes a signed checkpoint every
+``checkpoint_seconds`` and a final one on close.
 """
 
 from __future__ import annotations
@@ -16,20 +18,32 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from gateway.audit.events import AuditEvent
-from gateway.audit.spool import SpoolWriter, spool_bytes
+from gateway.audit.sealer import ChainWriter
+from gateway.audit.spool import spool_bytes
 from gateway.errors import SpoolError
 
 _STOP = object()
 
 
 class GroupCommitter:
-    def __init__(self, writer: SpoolWriter, spool_dir: Path, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        writer: ChainWriter,
+        spool_dir: Path,
+        *,
+        max_bytes: int,
+        checkpoint_seconds: float = 30.0,
+    ) -> None:
         self._writer = writer
         self._spool_dir = spool_dir
         self._max_bytes = max_bytes
-        self._queue: queue.Queue[object] = queue.Queue()  # (payload, waiter) or _STOP
+        self._checkpoint_every = checkpoint_seconds
+        self._checkpointed = 0.0  # monotonic time of the last checkpoint; 0 = write one now
+        self._queue: queue.Queue[object] = queue.Queue()  # (event, waiter) or _STOP
         self._full_reason: str | None = None
+        self._full_since = 0.0
         self._size_checked = 0.0
+        self.blocked_seconds = 0.0  # total time new traffic was refused (closed episodes)
         self.commits = 0
         self.events = 0
         self._thread = threading.Thread(target=self._run, name="spool-commit", daemon=True)
@@ -52,11 +66,24 @@ class GroupCommitter:
             return
         self._size_checked = now
         used = spool_bytes(self._spool_dir)
-        self._full_reason = (
+        self._set_full(
             f"audit spool full ({used} of {self._max_bytes} bytes)"
             if used >= self._max_bytes
             else None
         )
+
+    def _set_full(self, reason: str | None) -> None:
+        now = time.monotonic()
+        if reason and not self._full_reason:
+            self._full_since = now
+        elif self._full_reason and not reason:
+            self.blocked_seconds += now - self._full_since
+        self._full_reason = reason
+
+    def blocked_total(self) -> float:
+        """Seconds new traffic has been refused so far, including a current episode."""
+        current = time.monotonic() - self._full_since if self._full_reason else 0.0
+        return self.blocked_seconds + current
 
     def submit(self, event: AuditEvent) -> Future[None]:
         """Queue an event; the size limit is not checked here on purpose.
@@ -66,7 +93,7 @@ class GroupCommitter:
         write failure (disk full, I/O error) refuses it.
         """
         fut: Future[None] = Future()
-        self._queue.put((event.to_bytes(), fut))
+        self._queue.put((event, fut))
         return fut
 
     def append_sync(self, event: AuditEvent, timeout: float = 30.0) -> None:
@@ -75,12 +102,17 @@ class GroupCommitter:
     async def append(self, event: AuditEvent) -> None:
         """Wait until the event is durable. One loop wake-up settles a whole batch."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put((event.to_bytes(), fut))
+        self._queue.put((event, fut))
         await fut
 
     def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued and a final checkpoint, then release the stream."""
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        try:
+            self._writer.checkpoint(final=True, interval=self._checkpoint_every)
+        except SpoolError:
+            pass  # the disk refuses: the chain then ends unsealed, which verify reports
         self._writer.close()
 
     # Thread ---------------------------------------------------------------
@@ -88,6 +120,7 @@ class GroupCommitter:
     def _run(self) -> None:
         while True:
             self._measure()
+            self._maybe_checkpoint()
             try:
                 item = self._queue.get(timeout=0.25)
             except queue.Empty:
@@ -110,12 +143,24 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[bytes, Waiter]]) -> None:
+    def _maybe_checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self._checkpointed < self._checkpoint_every:
+            return
+        try:
+            self._writer.checkpoint(interval=self._checkpoint_every)
+        except SpoolError as exc:
+            self._set_full(str(exc))
+            self._size_checked = now
+            return
+        self._checkpointed = now
+
+    def _commit(self, batch: list[tuple[AuditEvent, Waiter]]) -> None:
         error: SpoolError | None = None
         try:
-            self._writer.write([payload for payload, _ in batch])
+            self._writer.write([event for event, _ in batch])
         except SpoolError as exc:
-            self._full_reason = str(exc)  # refused until the next measurement says otherwise
+            self._set_full(str(exc))  # refused until the next measurement says otherwise
             self._size_checked = time.monotonic()
             error = exc
         else:

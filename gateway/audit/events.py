@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.ids import uuid7
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: hash chain fields (stream, seq, prev_hash, hash)
 
 # kind -> (code, default severity, one-line meaning)
 EVENT_KINDS: dict[str, tuple[str, str, str]] = {
@@ -39,6 +39,11 @@ EVENT_KINDS: dict[str, tuple[str, str, str]] = {
     "component-stop": ("AL3002", "info", "An Airlock component stopped cleanly."),
     "policy-loaded": ("AL3003", "info", "A new policy revision was published to OPA."),
     "spool-corruption": ("AL3004", "high", "A damaged spool record was skipped."),
+    "export-failed": ("AL6000", "warning", "A SIEM sink's push failed; it is retried."),
+    "export-recovered": ("AL6001", "info", "A failing SIEM sink delivers again."),
+    "export-dead-letter": ("AL6002", "high", "A SIEM receiver refused records for good."),
+    "export-rewound": ("AL6003", "warning", "A SIEM sink's cursor was moved by an operator."),
+    "audit-checkpoint": ("AL3005", "info", "A signed checkpoint of an audit chain's head."),
 }
 
 Decision = Literal["allow", "deny", ""]
@@ -82,6 +87,11 @@ class AuditEvent(BaseModel):
     client_addr: str = ""
     gateway_id: str = ""
     detail: dict[str, str] = Field(default_factory=dict)
+    # Hash chain (gateway/audit/chain.py), set when the event is written to the spool.
+    stream: str = ""
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
 
     def model_post_init(self, __context: object) -> None:
         if self.kind not in EVENT_KINDS:

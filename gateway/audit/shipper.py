@@ -54,6 +54,7 @@ def _retire(stream_dir: Path) -> None:
 class Cursor:
     committed: Position
     pending: Position | None = None
+    head: tuple[int, str] | None = None  # (seq, hash) of the last shipped chain link
 
     @classmethod
     def load(cls, path: Path) -> Cursor:
@@ -61,13 +62,18 @@ class Cursor:
             first = list_segments(path.parent)
             return cls(Position(first[0] if first else 1, 0))
         raw = json.loads(path.read_text())
-        pending = raw.get("pending")
-        return cls(Position(*raw["committed"]), Position(*pending) if pending else None)
+        pending, head = raw.get("pending"), raw.get("head")
+        return cls(
+            Position(*raw["committed"]),
+            Position(*pending) if pending else None,
+            (int(head[0]), str(head[1])) if head else None,
+        )
 
     def save(self, path: Path) -> None:
         body = {
             "committed": [self.committed.segment, self.committed.offset],
             "pending": [self.pending.segment, self.pending.offset] if self.pending else None,
+            "head": list(self.head) if self.head else None,
         }
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w") as fh:
@@ -87,6 +93,15 @@ class ShipperStats:
     last_error: str = ""
     last_ship: float = 0.0
     lag_events: dict[str, int] = field(default_factory=dict)
+
+
+def _chain_head(payload: bytes) -> tuple[int, str] | None:
+    """Kept in the cursor so a writer restarting on an emptied stream continues its chain."""
+    try:
+        event = AuditEvent.from_bytes(payload)
+    except ValueError:
+        return None
+    return (event.seq, event.hash) if event.seq else None
 
 
 class Shipper:
@@ -144,6 +159,7 @@ class Shipper:
             log.warning("shipping %s failed, will retry: %s", stream_dir.name, exc)
             return 0
         cursor.committed, cursor.pending = end, None
+        cursor.head = _chain_head(result.payloads[-1]) or cursor.head
         cursor.save(cursor_path)
         self.stats.last_error = ""
         self.stats.shipped += len(result.payloads)

@@ -70,6 +70,7 @@ class SpoolWriter:
         self._number = (existing[-1] + 1) if existing else 1
         self._fd = self._open_segment()
         self._size = 0
+        self._broken = ""
 
     def _open_segment(self) -> int:
         path = self.stream_dir / segment_name(self._number)
@@ -78,7 +79,15 @@ class SpoolWriter:
         return fd
 
     def write(self, payloads: list[bytes]) -> None:
-        """Append records and fsync; raises SpoolError if the disk refuses."""
+        """Append records and fsync; raises SpoolError if the disk refuses.
+
+        A failed write leaves nothing behind: the segment is cut back to where it
+        was, so records whose append was refused can never be shipped later. If
+        even that fails, the writer refuses everything from then on (a restart
+        re-reads the spool and carries on after its last complete record).
+        """
+        if self._broken:
+            raise SpoolError(self._broken)
         data = b"".join(encode_record(p) for p in payloads)
         try:
             if self._size and self._size + len(data) > self._segment_bytes:
@@ -91,8 +100,16 @@ class SpoolWriter:
                 raise OSError(f"short write: {written} of {len(data)} bytes")
             os.fdatasync(self._fd)
         except OSError as exc:
+            self._rollback()
             raise SpoolError(f"audit spool write failed: {exc.strerror or exc}") from None
         self._size += len(data)
+
+    def _rollback(self) -> None:
+        try:
+            os.ftruncate(self._fd, self._size)
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self._broken = f"audit spool unusable until restart: {exc.strerror or exc}"
 
     def close(self) -> None:
         try:
@@ -145,6 +162,19 @@ def read_records(
         if clean < path.stat().st_size:
             skips += 1
     return ReadResult(payloads, pos, skips)
+
+
+def last_record(stream_dir: Path) -> bytes | None:
+    """The newest complete record of a stream (a torn tail is ignored), if any."""
+    for number in reversed(list_segments(stream_dir)):
+        records: list[bytes] = []
+        try:
+            _read_segment(stream_dir / segment_name(number), 0, records, 1 << 62, None)
+        except FileNotFoundError:
+            continue  # shipped and deleted meanwhile
+        if records:
+            return records[-1]
+    return None
 
 
 def _read_segment(

@@ -11,14 +11,16 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.audit.schema import EVENTS_DDL, EVENTS_TABLE
+from gateway.audit.migrate import migrate
+from gateway.audit.schema import EVENTS_TABLE, Layout
 from gateway.errors import StoreUnavailableError
 
 
 class AuditStore(Protocol):
     name: str
 
-    def ensure_schema(self) -> None: ...
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing (DDL, ALTER)."""
 
     def insert_rows(self, rows: bytes, dedup_token: str) -> None:
         """Insert JSONEachRow ``rows``; an insert with a seen token is ignored."""
@@ -56,9 +58,12 @@ class ChdbStore:
         self._session = chdb_session.Session(str(path))
         self._lock = threading.Lock()
 
-    def ensure_schema(self) -> None:
+    def execute(self, sql: str) -> None:
         with self._lock:
-            self._session.query(EVENTS_DDL)
+            try:
+                self._session.query(sql)
+            except Exception as exc:  # chDB raises plain RuntimeError
+                raise StoreUnavailableError(f"chDB statement failed: {exc}") from None
 
     def insert_rows(self, rows: bytes, dedup_token: str) -> None:
         sql = (
@@ -114,9 +119,12 @@ class ClickHouseServerStore:
             raise StoreUnavailableError(f"cannot reach ClickHouse: {type(exc).__name__}") from None
         self._lock = threading.Lock()
 
-    def ensure_schema(self) -> None:
-        with self._lock:
-            self._client.command(EVENTS_DDL)
+    def execute(self, sql: str) -> None:
+        try:
+            with self._lock:
+                self._client.command(sql)
+        except Exception as exc:
+            raise StoreUnavailableError(f"ClickHouse statement failed: {exc}") from None
 
     def insert_rows(self, rows: bytes, dedup_token: str) -> None:
         try:
@@ -148,9 +156,22 @@ class ClickHouseServerStore:
         self._client.close()
 
 
-def open_store(clickhouse_url: str | None, chdb_dir: Path) -> AuditStore:
+def open_store(
+    clickhouse_url: str | None,
+    chdb_dir: Path,
+    *,
+    layout: Layout | None = None,
+    run_migrations: bool = True,
+) -> AuditStore:
+    """Open the configured store and bring its schema up to date (unless told not to:
+    an INSERT-only writer cannot run DDL, an operator migrates with ``airlock store migrate``)."""
     store: AuditStore = (
         ClickHouseServerStore(clickhouse_url) if clickhouse_url else ChdbStore(chdb_dir)
     )
-    store.ensure_schema()
+    if run_migrations:
+        try:
+            migrate(store, layout or Layout())
+        except BaseException:
+            store.close()
+            raise
     return store

@@ -31,10 +31,15 @@ def test_each_command_writes_its_own_durable_stream(tmp_path: Path) -> None:
     record(settings, AuditEvent(kind="task-killed", task_id="t1"))
     streams = sorted(p for p in settings.spool_dir.iterdir() if p.is_dir())
     assert len(streams) == 2 and all(p.name.startswith(CLI_STREAM_PREFIX) for p in streams)
-    kinds = {
-        AuditEvent.from_bytes(read_records(p, Position(1, 0), 10).payloads[0]).kind for p in streams
-    }
-    assert kinds == {"task-created", "task-killed"}
+    chains = [
+        [AuditEvent.from_bytes(r) for r in read_records(p, Position(1, 0), 10).payloads]
+        for p in streams
+    ]
+    assert {chain[0].kind for chain in chains} == {"task-created", "task-killed"}
+    for chain in chains:  # each command's stream is a chain sealed by a final checkpoint
+        assert [e.seq for e in chain] == [1, 2]
+        assert chain[1].kind == "audit-checkpoint" and chain[1].detail["final"] == "true"
+        assert chain[1].detail["head_hash"] == chain[0].hash == chain[1].prev_hash
 
 
 def test_shipped_one_shot_streams_are_removed_once_quiet(tmp_path: Path) -> None:
@@ -42,7 +47,7 @@ def test_shipped_one_shot_streams_are_removed_once_quiet(tmp_path: Path) -> None
     record(settings, AuditEvent(kind="task-created", task_id="t1"))
     store = ListStore()
     shipper = Shipper(settings.spool_dir, store)  # type: ignore[arg-type]
-    assert shipper.drain() == 1
+    assert shipper.drain() == 2  # the event and its checkpoint
     (stream,) = [p for p in settings.spool_dir.iterdir() if p.is_dir()]
     shipper.ship_once()
     assert stream.exists()  # too fresh: a writer may be starting
@@ -50,4 +55,4 @@ def test_shipped_one_shot_streams_are_removed_once_quiet(tmp_path: Path) -> None
     os.utime(stream, (old, old))
     shipper.ship_once()
     assert not stream.exists()
-    assert len(store.rows) == 1  # shipped exactly once
+    assert len(store.rows) == 2  # shipped exactly once

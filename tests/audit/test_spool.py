@@ -18,6 +18,7 @@ from gateway.audit.spool import (
     segment_name,
 )
 from gateway.errors import SpoolError
+from tests.support.chain import chain_in
 
 
 def test_records_round_trip_across_segments(tmp_path: Path) -> None:
@@ -85,17 +86,23 @@ def test_second_writer_on_stream_is_refused(tmp_path: Path) -> None:
 
 
 async def test_group_commit_acknowledges_concurrent_appends(tmp_path: Path) -> None:
-    committer = GroupCommitter(SpoolWriter(tmp_path, "p"), tmp_path, max_bytes=1 << 30)
+    committer = GroupCommitter(chain_in(tmp_path, "p"), tmp_path, max_bytes=1 << 30)
     events = [AuditEvent(kind="http-request", host=f"h{i}") for i in range(300)]
     await asyncio.gather(*(committer.append(e) for e in events))
     committer.close()
-    stored = read_records(tmp_path / "p", Position(1, 0), 1000).payloads
-    assert sorted(AuditEvent.from_bytes(p).host for p in stored) == sorted(e.host for e in events)
+    stored = [
+        AuditEvent.from_bytes(p)
+        for p in read_records(tmp_path / "p", Position(1, 0), 1000).payloads
+    ]
+    requests = [e for e in stored if e.kind == "http-request"]
+    assert sorted(e.host for e in requests) == sorted(e.host for e in events)
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1))  # one unbroken chain
+    assert stored[-1].kind == "audit-checkpoint" and stored[-1].detail["final"] == "true"
     assert committer.commits < 300  # fsyncs were shared
 
 
 def test_full_spool_refuses_instead_of_dropping(tmp_path: Path) -> None:
-    committer = GroupCommitter(SpoolWriter(tmp_path, "p"), tmp_path, max_bytes=2000)
+    committer = GroupCommitter(chain_in(tmp_path, "p"), tmp_path, max_bytes=2000)
     committer.append_sync(AuditEvent(kind="http-request", path="x" * 3000))
     import time
 
@@ -104,4 +111,5 @@ def test_full_spool_refuses_instead_of_dropping(tmp_path: Path) -> None:
         committer.check_capacity()  # new traffic is refused ...
     committer.append_sync(AuditEvent(kind="http-request"))  # ... admitted traffic is recorded
     committer.close()
-    assert len(read_records(tmp_path / "p", Position(1, 0), 10).payloads) == 2
+    stored = read_records(tmp_path / "p", Position(1, 0), 10).payloads
+    assert [AuditEvent.from_bytes(p).kind for p in stored].count("http-request") == 2

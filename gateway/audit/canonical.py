@@ -1,0 +1,61 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS), for hashing audit events.
+
+The same bytes come out in any language that implements RFC 8785: object keys
+sorted by their UTF-16 code units, no whitespace, strings escaped as ECMAScript's
+``JSON.stringify`` does, numbers in ECMAScript's shortest round-trip form. The
+standalone verifier (``verifier/airlock_verify.py``) carries its own copy of this
+code on purpose, so an auditor does not have to trust this package; a test checks
+that both agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+
+def canonical_json(value: Any) -> bytes:
+    """The RFC 8785 form of ``value`` (dicts, lists, str, int, float, bool, None)."""
+    return _encode(value).encode("utf-8")
+
+
+def _encode(value: Any) -> str:
+    if value is None or value is True or value is False:
+        return json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: str(kv[0]).encode("utf-16-be"))
+        return "{" + ",".join(f"{_encode(str(k))}:{_encode(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+def _number(x: float) -> str:
+    """ECMAScript Number::toString for a finite double."""
+    if not math.isfinite(x):
+        raise ValueError("JSON has no NaN or Infinity")
+    if x == 0:
+        return "0"
+    if x < 0:
+        return "-" + _number(-x)
+    _, digit_tuple, exponent = Decimal(repr(x)).as_tuple()
+    all_digits = "".join(map(str, digit_tuple))
+    digits = all_digits.rstrip("0")  # x = digits * 10**(n - k), digits minimal
+    k, n = len(digits), int(exponent) + len(all_digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
