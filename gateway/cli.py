@@ -11,6 +11,7 @@ import click
 from gateway import __version__
 from gateway.audit import control_events
 from gateway.audit.events import AuditEvent
+from gateway.cli_audit import audit
 from gateway.cli_common import emit, settings_from
 from gateway.cli_cred import cred
 from gateway.cli_query import events
@@ -289,6 +290,7 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
 
 
 main.add_command(events)
+main.add_command(audit)
 main.add_command(cred)
 main.add_command(secrets)
 

@@ -72,13 +72,16 @@ class Settings(BaseSettings):
     )
     audit_signing_key_file: Path | None = Field(
         default=None,
-        description="Ed25519 checkpoint key (raw 32 bytes or PEM); else $AIRLOCK_HOME/audit-signing.key.",
+        description="Ed25519 checkpoint key file (raw or PEM); else in $AIRLOCK_HOME.",
     )
     checkpoint_seconds: float = Field(
         default=30.0, gt=0, description="Signed audit checkpoint interval (also when idle)."
     )
     audit_retention_days: int = Field(
         default=0, ge=0, description="Delete audit events older than this (0 = keep forever)."
+    )
+    clickhouse_cluster: str | None = Field(
+        default=None, description="Cluster name: ReplicatedMergeTree + Distributed DDL."
     )
     clickhouse_migrate: bool = Field(
         default=True, description="Apply ClickHouse schema migrations when the store starts."

@@ -11,7 +11,9 @@ import sys
 import uvicorn
 
 from gateway.audit.events import AuditEvent
+from gateway.audit.schema import Layout
 from gateway.audit.shipper import Shipper
+from gateway.audit.signing import load_signer
 from gateway.audit.store import open_store
 from gateway.config import Settings, load_settings, parse_listen
 from gateway.query.app import AppDeps, create_app
@@ -21,7 +23,13 @@ log = logging.getLogger("airlock.store")
 
 
 def serve(settings: Settings) -> int:
-    store = open_store(settings.clickhouse_url, settings.chdb_dir)
+    store = open_store(
+        settings.clickhouse_url,
+        settings.chdb_dir,
+        layout=Layout(settings.clickhouse_cluster),
+        run_migrations=settings.clickhouse_migrate,
+    )
+    signer = load_signer(settings.audit_key_path)
     control = build_control_plane(settings)
     spool = open_spool(settings, "store")
     shipper = Shipper(settings.spool_dir, store, batch_events=settings.ship_batch_events)
@@ -34,7 +42,15 @@ def serve(settings: Settings) -> int:
     )
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
-    deps = AppDeps(store, control.keys, shipper, settings.spool_dir, control.credentials())
+    deps = AppDeps(
+        store,
+        control.keys,
+        shipper,
+        settings.spool_dir,
+        control.credentials(),
+        audit_keys={signer.key_id: signer.public_pem()},
+        evidence_margin=settings.evidence_margin_seconds,
+    )
     app = create_app(deps)
     host, port = parse_listen(settings.api_listen)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from gateway.audit.store import AuditStore
 from gateway.control.keys import ApiKeyService, Principal
 from gateway.credentials.store import CredentialService
 from gateway.errors import AirlockError, NotFoundError, PermissionDeniedError
+from gateway.query.audit_routes import add_audit_routes
 from gateway.query.auth import require
 from gateway.query.events_query import EventFilter, build_query, page, parse_time
 from gateway.query.metrics import build_registry
@@ -31,6 +32,8 @@ class AppDeps:
     shipper: Shipper
     spool_dir: Path
     credentials: CredentialService | None = None
+    audit_keys: dict[str, str] = field(default_factory=dict)  # key id -> public key PEM
+    evidence_margin: float = 300.0
 
 
 class EventsPage(BaseModel):
@@ -202,6 +205,7 @@ def create_app(deps: AppDeps) -> FastAPI:
             sightings=sightings,
         )
 
+    add_audit_routes(app, deps.audit_keys, deps.evidence_margin)
     return app
 
 
