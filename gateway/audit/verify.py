@@ -18,6 +18,7 @@ from gateway.audit.chain import GENESIS, header_hash, split
 from gateway.audit.signing import checkpoint_message, verify_signature
 
 FATAL = "fatal"
+REORDER_REACH = 64  # how far a moved event is looked for before calling it edited
 WARNING = "warning"
 
 
@@ -80,11 +81,10 @@ def verify_chain(
     a chain starting at seq 1 must follow ``GENESIS``.
     """
     report = StreamReport(links[0].header["stream"] if links else "")
-    by_hash = {link.hash: link.seq for link in links}
     previous: Link | None = None
     for link in links:
         report.links += 1
-        _check_hash(link, by_hash, report)
+        _check_hash(link, report)
         if previous is None:
             report.first_seq = link.seq
             expected = GENESIS if link.seq == 1 else anchor
@@ -110,7 +110,7 @@ def verify_chain(
     return report
 
 
-def _check_hash(link: Link, by_hash: dict[str, int], report: StreamReport) -> None:
+def _check_hash(link: Link, report: StreamReport) -> None:
     if link.view is not None:
         header, body_sha256 = split(link.view)
         if header != link.header or body_sha256 != link.body_sha256:
@@ -118,15 +118,13 @@ def _check_hash(link: Link, by_hash: dict[str, int], report: StreamReport) -> No
             return
     if header_hash(link.header, link.body_sha256) == link.hash:
         return
-    original = by_hash.get(link.header["prev_hash"])
-    if (
-        original is not None
-        and header_hash({**link.header, "seq": original + 1}, link.body_sha256) == link.hash
-    ):
-        report.problems.append(
-            link.problem("reordered", f"event stored as seq {link.seq} was seq {original + 1}")
-        )
-        return
+    for seq in range(max(1, link.seq - REORDER_REACH), link.seq + REORDER_REACH + 1):
+        moved = {**link.header, "seq": seq}
+        if seq != link.seq and header_hash(moved, link.body_sha256) == link.hash:
+            report.problems.append(
+                link.problem("reordered", f"event stored as seq {link.seq} was seq {seq}")
+            )
+            return
     report.problems.append(link.problem("edited", "content does not match its hash"))
 
 

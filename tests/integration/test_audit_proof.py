@@ -1,11 +1,10 @@
-"""The audit proof end to end: live traffic → chained, signed, verified, exported, verified offline."""
+"""The audit proof end to end: live traffic, chained, signed, verified, exported, re-verified."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
