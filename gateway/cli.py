@@ -14,6 +14,7 @@ from gateway.audit.events import AuditEvent
 from gateway.cli_audit import audit
 from gateway.cli_common import emit, settings_from
 from gateway.cli_cred import cred
+from gateway.cli_export import export
 from gateway.cli_query import events
 from gateway.cli_secrets import secrets
 from gateway.config import Settings
@@ -293,6 +294,7 @@ main.add_command(events)
 main.add_command(audit)
 main.add_command(cred)
 main.add_command(secrets)
+main.add_command(export)
 
 
 if __name__ == "__main__":
