@@ -122,6 +122,18 @@ def verify_bundle(
     if bundle.get("format") != FORMAT:
         result.problems.append(Problem("", 0, "", "format", f"not an {FORMAT} bundle"))
         return result
+    try:
+        _verify_streams(bundle, pinned, result)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        result.problems.append(
+            Problem("", 0, "", "malformed", f"bundle is malformed: {type(exc).__name__}: {exc}")
+        )
+    return result
+
+
+def _verify_streams(
+    bundle: dict[str, Any], pinned: dict[str, Ed25519PublicKey] | None, result: BundleResult
+) -> None:
     query = BundleQuery.from_dict(bundle["query"])
     keys = pinned if pinned is not None else _bundle_keys(bundle, result)
     result.key_ids = sorted(keys)
@@ -142,7 +154,6 @@ def verify_bundle(
         result.events += sum(
             1 for link in chain if link.view is not None and query.matches(link.header)
         )
-    return result
 
 
 def _bundle_keys(bundle: dict[str, Any], result: BundleResult) -> dict[str, Ed25519PublicKey]:

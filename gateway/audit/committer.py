@@ -11,6 +11,8 @@ traffic it describes. The same thread writes a signed checkpoint every
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import queue
 import threading
 import time
@@ -23,6 +25,7 @@ from gateway.audit.spool import spool_bytes
 from gateway.errors import SpoolError
 
 _STOP = object()
+STATUS_FILE = "status.json"
 
 
 class GroupCommitter:
@@ -78,7 +81,21 @@ class GroupCommitter:
             self._full_since = now
         elif self._full_reason and not reason:
             self.blocked_seconds += now - self._full_since
+        changed = bool(reason) != bool(self._full_reason)
         self._full_reason = reason
+        if changed or reason:
+            self._publish_status()
+
+    def _publish_status(self) -> None:
+        """``status.json`` in the stream: the store's /metrics reads blocked time from it."""
+        body = {"blocked": bool(self._full_reason), "blocked_seconds": self.blocked_total()}
+        path = self._writer.stream_dir / STATUS_FILE
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(body))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # the disk is full: the refusals themselves are audited by the proxy
 
     def blocked_total(self) -> float:
         """Seconds new traffic has been refused so far, including a current episode."""

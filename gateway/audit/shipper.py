@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.audit.events import AuditEvent, clickhouse_row
@@ -92,7 +92,30 @@ class ShipperStats:
     corrupt_skips: int = 0
     last_error: str = ""
     last_ship: float = 0.0
-    lag_events: dict[str, int] = field(default_factory=dict)
+    lag_seconds: float = 0.0  # event time to insert, for the oldest event of the last batch
+
+
+def _age(payload: bytes, now: float) -> float:
+    try:
+        return max(0.0, now - AuditEvent.from_bytes(payload).ts.timestamp())
+    except ValueError:
+        return 0.0
+
+
+def pending_bytes(stream_dir: Path) -> int:
+    """Bytes of a stream's spool not yet shipped (past its cursor)."""
+    try:
+        cursor = Cursor.load(stream_dir / "cursor.json")
+        total = 0
+        for number in list_segments(stream_dir):
+            if number >= cursor.committed.segment:
+                size = (stream_dir / segment_name(number)).stat().st_size
+                total += size - (
+                    cursor.committed.offset if number == cursor.committed.segment else 0
+                )
+        return max(0, total)
+    except (FileNotFoundError, ValueError, KeyError):
+        return 0
 
 
 def _chain_head(payload: bytes) -> tuple[int, str] | None:
@@ -166,6 +189,7 @@ class Shipper:
         self.stats.batches += 1
         self.stats.corrupt_skips += result.corrupt_skips
         self.stats.last_ship = time.time()
+        self.stats.lag_seconds = _age(result.payloads[0], self.stats.last_ship)
         self._delete_shipped(stream_dir, end)
         return len(result.payloads)
 
