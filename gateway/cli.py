@@ -15,8 +15,10 @@ from gateway.cli_audit import audit
 from gateway.cli_common import emit, settings_from
 from gateway.cli_cred import cred
 from gateway.cli_export import export
+from gateway.cli_hold import hold
 from gateway.cli_query import events
 from gateway.cli_secrets import secrets
+from gateway.cli_store import store
 from gateway.config import Settings
 from gateway.control.keys import ROLES
 from gateway.control.tasks import TaskInfo, parse_ttl
@@ -292,6 +294,8 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
 
 main.add_command(events)
 main.add_command(audit)
+main.add_command(hold)
+main.add_command(store)
 main.add_command(cred)
 main.add_command(secrets)
 main.add_command(export)

@@ -17,21 +17,38 @@ from gateway.runtime import build_control_plane
 
 def api_get(settings: Settings, path: str, params: dict[str, Any]) -> dict[str, Any]:
     """GET an API route with ``AIRLOCK_API_KEY`` or the local operator key."""
+    return api_call(settings, "GET", path, params=params)
+
+
+def api_post(settings: Settings, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return api_call(settings, "POST", path, json_body=body or {})
+
+
+def api_call(
+    settings: Settings,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     api_key = os.environ.get("AIRLOCK_API_KEY") or operator_key(
         settings, build_control_plane(settings)
     )
     try:
-        resp = httpx.get(
+        resp = httpx.request(
+            method,
             f"{settings.api_url}{path}",
-            params={k: v for k, v in params.items() if v is not None},
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            json=json_body,
             headers={"Authorization": f"Bearer {api_key}"},
-            timeout=30,
+            timeout=60,
             trust_env=False,
         )
     except httpx.HTTPError as exc:
         raise AirlockError(f"query API at {settings.api_url} unreachable: {exc}") from None
     body: dict[str, Any] = resp.json()
-    if resp.status_code != 200:
+    if resp.status_code >= 300:
         raise AirlockError(f"query API: {body.get('error')}: {body.get('message')}")
     return body
 

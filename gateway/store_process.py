@@ -11,11 +11,13 @@ import sys
 import uvicorn
 
 from gateway.audit.events import AuditEvent
+from gateway.audit.retention import RetentionManager
 from gateway.audit.schema import Layout
 from gateway.audit.shipper import Shipper
 from gateway.audit.signing import load_signer
 from gateway.audit.store import open_store
 from gateway.config import Settings, load_settings, parse_listen
+from gateway.control.holds import HoldService
 from gateway.query.app import AppDeps, create_app
 from gateway.runtime import build_control_plane, open_spool
 
@@ -23,10 +25,11 @@ log = logging.getLogger("airlock.store")
 
 
 def serve(settings: Settings) -> int:
+    layout = Layout(settings.clickhouse_cluster)
     store = open_store(
         settings.clickhouse_url,
         settings.chdb_dir,
-        layout=Layout(settings.clickhouse_cluster),
+        layout=layout,
         run_migrations=settings.clickhouse_migrate,
     )
     signer = load_signer(settings.audit_key_path)
@@ -42,6 +45,15 @@ def serve(settings: Settings) -> int:
     )
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
+    retention = RetentionManager(
+        store,
+        layout,
+        settings.audit_retention_days,
+        HoldService(control.sessions),
+        spool.append_sync,
+    )
+    if settings.clickhouse_migrate:
+        retention.sync()  # an INSERT-only writer cannot ALTER: the operator applies it
     deps = AppDeps(
         store,
         control.keys,
@@ -50,6 +62,7 @@ def serve(settings: Settings) -> int:
         control.credentials(),
         audit_keys={signer.key_id: signer.public_pem()},
         evidence_margin=settings.evidence_margin_seconds,
+        retention=retention,
     )
     app = create_app(deps)
     host, port = parse_listen(settings.api_listen)

@@ -38,7 +38,7 @@ def jcs(value):
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, int):
-        return str(value)
+        return str(value) if abs(value) <= 2**53 else number(float(value))
     if isinstance(value, float):
         return number(value)
     if isinstance(value, dict):

@@ -27,12 +27,17 @@ def _encode(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, int):
-        return str(value)
+        if abs(value) > 2**53:  # beyond exact doubles JSON numbers are doubles (RFC 8785)
+            return _number(float(value))
+        return int.__repr__(value)  # not str(): an int subclass may override it
     if isinstance(value, float):
         return _number(value)
     if isinstance(value, dict):
-        items = sorted(value.items(), key=lambda kv: str(kv[0]).encode("utf-16-be"))
-        return "{" + ",".join(f"{_encode(str(k))}:{_encode(v)}" for k, v in items) + "}"
+        if not all(isinstance(k, str) for k in value):
+            # str(k) would turn True into "True" and let 1 and "1" both become "1"
+            raise TypeError("cannot canonicalise an object with non-string keys")
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(f"{_encode(k)}:{_encode(v)}" for k, v in items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_encode(v) for v in value) + "]"
     raise TypeError(f"cannot canonicalise {type(value).__name__}")
@@ -46,7 +51,8 @@ def _number(x: float) -> str:
         return "0"
     if x < 0:
         return "-" + _number(-x)
-    _, digit_tuple, exponent = Decimal(repr(x)).as_tuple()
+    # float.__repr__, not repr(): a float subclass (numpy.float64) may print otherwise
+    _, digit_tuple, exponent = Decimal(float.__repr__(x)).as_tuple()
     all_digits = "".join(map(str, digit_tuple))
     digits = all_digits.rstrip("0")  # x = digits * 10**(n - k), digits minimal
     k, n = len(digits), int(exponent) + len(all_digits)

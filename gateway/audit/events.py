@@ -44,6 +44,8 @@ EVENT_KINDS: dict[str, tuple[str, str, str]] = {
     "export-dead-letter": ("AL6002", "high", "A SIEM receiver refused records for good."),
     "export-rewound": ("AL6003", "warning", "A SIEM sink's cursor was moved by an operator."),
     "audit-checkpoint": ("AL3005", "info", "A signed checkpoint of an audit chain's head."),
+    "legal-hold-opened": ("AL3006", "info", "A legal hold was opened: retention skips it."),
+    "legal-hold-released": ("AL3007", "info", "A legal hold was released."),
 }
 
 Decision = Literal["allow", "deny", ""]

@@ -169,7 +169,8 @@ class Layout:
                 f"{self.local}', '{{replica}}')"
             )
             dedup = "replicated_deduplication_window = 10000"
-            meta = "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/"
+            # no {shard} in the path: every node of every shard shares one migrations log
+            meta = "ReplicatedMergeTree('/clickhouse/tables/{database}/"
             meta += f"{MIGRATIONS_TABLE}', '{{replica}}')"
         else:
             on_cluster, engine, meta = "", "MergeTree", "MergeTree"

@@ -17,7 +17,7 @@ import base64
 import hashlib
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -67,10 +67,10 @@ def load_signer(path: Path, *, create: bool = True) -> Signer:
     """The signing key at ``path``: raw 32-byte seed (created if missing) or PKCS#8 PEM."""
     if not path.exists() and not create:
         raise ConfigError(f"audit signing key {path} does not exist")
-    if path.exists() and path.read_bytes().startswith(b"-----BEGIN"):
+    if path.exists() and path.read_bytes().lstrip().startswith(b"-----BEGIN"):
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except ValueError as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # TypeError: encrypted
             raise ConfigError(f"audit signing key {path}: {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError(f"audit signing key {path} must be Ed25519")

@@ -41,9 +41,15 @@ def _token_literal(token: str) -> str:
 def _chdb_param(value: Any) -> Any:
     """chDB binds parameters as text: an Array(String) needs its quoted literal form."""
     if isinstance(value, list | tuple):
-        quoted = (str(v).replace("\\", "\\\\").replace("'", "\\'") for v in value)
+        quoted = (_escape(str(v)).replace("'", "\\'") for v in value)
         return "[" + ",".join(f"'{q}'" for q in quoted) + "]"
+    if isinstance(value, str):  # parsed as an escaped text field
+        return _escape(value)
     return value
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
 
 
 class ChdbStore:

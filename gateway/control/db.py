@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.control import holds as _holds  # noqa: F401  (registers legal_holds)
 from gateway.control.models import Base
 
 

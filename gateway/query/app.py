@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
+from gateway.audit.retention import RetentionManager
 from gateway.audit.shipper import Shipper
 from gateway.audit.store import AuditStore
 from gateway.control.keys import ApiKeyService, Principal
@@ -22,6 +23,7 @@ from gateway.errors import AirlockError, NotFoundError, PermissionDeniedError
 from gateway.query.audit_routes import add_audit_routes
 from gateway.query.auth import require
 from gateway.query.events_query import EventFilter, build_query, page, parse_time
+from gateway.query.hold_routes import add_hold_routes
 from gateway.query.metrics import build_registry
 
 
@@ -33,6 +35,7 @@ class AppDeps:
     spool_dir: Path
     credentials: CredentialService | None = None
     audit_keys: dict[str, str] = field(default_factory=dict)  # key id -> public key PEM
+    retention: RetentionManager | None = None
     evidence_margin: float = 300.0
 
 
@@ -206,6 +209,8 @@ def create_app(deps: AppDeps) -> FastAPI:
         )
 
     add_audit_routes(app, deps.audit_keys, deps.evidence_margin)
+    if deps.retention is not None:
+        add_hold_routes(app, deps.retention)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ from gateway.audit.store import ChdbStore, open_store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ChdbStore:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
     s = open_store(None, tmp_path_factory.mktemp("chdb"))
     assert isinstance(s, ChdbStore)
-    return s
+    yield s
+    s.close()  # chDB allows one open data directory per process
 
 
 def counts(store: ChdbStore, stream: str) -> tuple[int, int]:
