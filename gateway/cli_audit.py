@@ -15,7 +15,7 @@ from gateway.audit.store import AuditStore, open_store
 from gateway.audit.verify import FATAL
 from gateway.audit.window import verify_window
 from gateway.cli_common import emit, settings_from
-from gateway.cli_query import api_get
+from gateway.cli_query import api_get, event_line
 from gateway.config import Settings
 from gateway.errors import AirlockError
 from gateway.query.events_query import parse_time
@@ -166,3 +166,46 @@ def verify_bundle_cmd(
         "problems": [p.__dict__ for p in result.problems],
     }
     report(body, as_json, f"{result.events} event(s), {result.links} link(s)")
+
+
+def state_text(state: dict[str, Any]) -> str:
+    lines = [f"agent {state['agent']} at {state['at']}"]
+    policy = ", ".join(f"{p['revision']} ({p['gateway_id']})" for p in state["policy"]) or "-"
+    lines.append(f"policy in force: {policy}")
+    lines.append(f"active tasks: {len(state['tasks'])}")
+    for t in state["tasks"]:
+        grants = ", ".join(t["grants"]) or "no grants"
+        lines.append(
+            f"  {t['task_id']}  profile {t['profile']}  until {t['expires_at'][:19]}  {grants}"
+        )
+    for c in state["credentials"]:
+        lines.append(
+            f"  credential {c['credential']} v{c['version']} ({c['status']}) for {c['task_id']}"
+        )
+    lines.append(f"in flight: {len(state['in_flight'])}")
+    lines += [f"  {e['ts'][:23]} {e['method']} {e['host']}{e['path']}" for e in state["in_flight"]]
+    lines.append(f"open alerts: {len(state['alerts'])}")
+    lines += [
+        f"  {a['alert']} since {a['raised_at'][:19]} ({a['task_id']})" for a in state["alerts"]
+    ]
+    lines.append("before:")
+    lines += [f"  {event_line(e)}" for e in reversed(state["before"])]
+    lines.append("after:")
+    lines += [f"  {event_line(e)}" for e in state["after"]]
+    return "\n".join(lines)
+
+
+@audit.command("at")
+@click.option("--agent", required=True, help="Agent name.")
+@click.option("--time", "when", required=True, help="The instant (ISO 8601 or epoch seconds).")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--around", default=10, show_default=True, help="Actions shown before and after.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def audit_at(
+    ctx: click.Context, agent: str, when: str, tenant: str | None, around: int, as_json: bool
+) -> None:
+    """What an agent's situation was at an instant: tasks, policy, credentials, in flight."""
+    params = {"at": when, "tenant": tenant, "around": around}
+    state = api_get(settings_from(ctx), f"/v1/agents/{agent}/state", params)
+    emit(state, as_json, state_text(state))

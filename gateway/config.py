@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     clickhouse_migrate: bool = Field(
         default=True, description="Apply ClickHouse schema migrations when the store starts."
     )
+    idle_seconds: float = Field(default=300.0, gt=0, description="No traffic this long: idle.")
+    stall_seconds: float = Field(
+        default=900.0, gt=0, description="No traffic this long on a live task: stalled (alert)."
+    )
+    liveness_interval_seconds: float = Field(
+        default=15.0, gt=0, description="How often task liveness is checked."
+    )
+    alert_webhooks: list[str] = Field(
+        default_factory=list, description="URLs that receive alerts (JSON POST)."
+    )
     evidence_margin_seconds: float = Field(
         default=300.0, ge=0, description="Chain reach before/after an evidence window."
     )

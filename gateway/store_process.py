@@ -10,6 +10,7 @@ import sys
 
 import uvicorn
 
+from gateway.alerts.liveness import LivenessConfig, LivenessMonitor
 from gateway.audit.events import AuditEvent
 from gateway.audit.retention import RetentionManager
 from gateway.audit.schema import Layout
@@ -45,6 +46,17 @@ def serve(settings: Settings) -> int:
     )
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
+    liveness = LivenessMonitor(
+        store,
+        control.tasks,
+        LivenessConfig(
+            settings.idle_seconds, settings.stall_seconds, tuple(settings.alert_webhooks)
+        ),
+        spool.append_sync,
+        settings.gateway_id,
+    )
+    liveness.load()
+    liveness.start(settings.liveness_interval_seconds)
     retention = RetentionManager(
         store,
         layout,
@@ -63,12 +75,14 @@ def serve(settings: Settings) -> int:
         audit_keys={signer.key_id: signer.public_pem()},
         evidence_margin=settings.evidence_margin_seconds,
         retention=retention,
+        record=spool.append_sync,
     )
     app = create_app(deps)
     host, port = parse_listen(settings.api_listen)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        liveness.stop()
         spool.append_sync(
             AuditEvent(
                 kind="component-stop", gateway_id=settings.gateway_id, detail={"component": "store"}

@@ -9,6 +9,7 @@ left), then OPA.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -196,6 +197,8 @@ def child_env(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, Path):
             value = value.expanduser().resolve()
+        if isinstance(value, dict | list):  # a table ([export]) or a list: JSON
+            value = json.dumps(value, default=str)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[f"AIRLOCK_{name.upper()}"] = str(value)

@@ -46,6 +46,11 @@ EVENT_KINDS: dict[str, tuple[str, str, str]] = {
     "audit-checkpoint": ("AL3005", "info", "A signed checkpoint of an audit chain's head."),
     "legal-hold-opened": ("AL3006", "info", "A legal hold was opened: retention skips it."),
     "legal-hold-released": ("AL3007", "info", "A legal hold was released."),
+    "audit-viewed": ("AL3008", "info", "Someone read the audit trail (state, timeline, flow)."),
+    "task-expired": ("AL2004", "info", "A task reached its expiry time."),
+    "alert-raised": ("AL7000", "warning", "An alert was raised (e.g. a task stalled)."),
+    "alert-resolved": ("AL7001", "info", "An alert was resolved (e.g. the task resumed)."),
+    "alert-notified": ("AL7002", "info", "An alert was sent to webhooks (with each outcome)."),
 }
 
 Decision = Literal["allow", "deny", ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,17 +15,19 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import __version__
+from gateway.audit.events import AuditEvent
 from gateway.audit.retention import RetentionManager
 from gateway.audit.shipper import Shipper
 from gateway.audit.store import AuditStore
 from gateway.control.keys import ApiKeyService, Principal
 from gateway.credentials.store import CredentialService
-from gateway.errors import AirlockError, NotFoundError, PermissionDeniedError
+from gateway.errors import AirlockError, NotFoundError
 from gateway.query.audit_routes import add_audit_routes
-from gateway.query.auth import require
+from gateway.query.auth import require, tenant_scope
 from gateway.query.events_query import EventFilter, build_query, page, parse_time
 from gateway.query.hold_routes import add_hold_routes
 from gateway.query.metrics import build_registry
+from gateway.query.state_routes import add_state_routes
 
 
 @dataclass
@@ -36,6 +39,7 @@ class AppDeps:
     credentials: CredentialService | None = None
     audit_keys: dict[str, str] = field(default_factory=dict)  # key id -> public key PEM
     retention: RetentionManager | None = None
+    record: Callable[[AuditEvent], None] | None = None  # audits who looked at what
     evidence_margin: float = 300.0
 
 
@@ -211,6 +215,7 @@ def create_app(deps: AppDeps) -> FastAPI:
     add_audit_routes(app, deps.audit_keys, deps.evidence_margin)
     if deps.retention is not None:
         add_hold_routes(app, deps.retention)
+    add_state_routes(app, deps.store, deps.record)
     return app
 
 
@@ -222,12 +227,3 @@ TRACE_KINDS = (
     "credential-injected",
     "credential-misuse",
 )
-
-
-def tenant_scope(principal: Principal, tenant: str | None) -> str | None:
-    """The tenant to filter on; None means every tenant (a "*" key asking for all)."""
-    if tenant is not None and not principal.can_see(tenant):
-        raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
-    if tenant is not None:
-        return tenant
-    return None if principal.tenant == "*" else principal.tenant

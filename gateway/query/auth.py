@@ -31,3 +31,12 @@ def require(role: str) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
+
+
+def tenant_scope(principal: Principal, tenant: str | None) -> str | None:
+    """The tenant to filter on; None means every tenant (a "*" key asking for all)."""
+    if tenant is not None and not principal.can_see(tenant):
+        raise PermissionDeniedError(f"this key may not read tenant {tenant!r}")
+    if tenant is not None:
+        return tenant
+    return None if principal.tenant == "*" else principal.tenant

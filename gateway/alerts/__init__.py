@@ -1,0 +1,1 @@
+"""Alerts: task liveness (active, idle, stalled), expiry records and webhooks."""

@@ -1,0 +1,22 @@
+"""POST alerts to configured webhooks; each delivery's outcome is returned for the record."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+
+def deliver(urls: list[str], payload: dict[str, Any], timeout: float = 5.0) -> dict[str, str]:
+    """POST ``payload`` to every URL; returns ``{host: status}`` (never raises)."""
+    outcome: dict[str, str] = {}
+    for url in urls:
+        host = urlsplit(url).netloc or url
+        try:
+            resp = httpx.post(url, json=payload, timeout=timeout, trust_env=False)
+        except httpx.HTTPError as exc:
+            outcome[host] = f"error: {type(exc).__name__}"
+            continue
+        outcome[host] = str(resp.status_code)
+    return outcome
