@@ -36,7 +36,13 @@ def pinned_keys(settings: Settings, pubkeys: tuple[str, ...]) -> dict[str, Ed255
 
 def direct_store(settings: Settings) -> AuditStore:
     """The store itself (a ClickHouse server, or chDB while Airlock is stopped)."""
-    return open_store(settings.clickhouse_url, settings.chdb_dir, run_migrations=False)
+    try:
+        return open_store(settings.clickhouse_url, settings.chdb_dir, run_migrations=False)
+    except Exception as exc:  # chDB refuses a data directory another process holds
+        raise AirlockError(
+            f"cannot open the audit store directly ({type(exc).__name__}): with embedded "
+            "chDB, stop Airlock first, or leave out --store to go through the API"
+        ) from None
 
 
 def problem_line(p: dict[str, Any]) -> str:
@@ -61,7 +67,13 @@ def report(body: dict[str, Any], as_json: bool, what: str) -> None:
 @click.pass_context
 def pubkey(ctx: click.Context, as_json: bool) -> None:
     """Print the Ed25519 public key that signs checkpoints (give it to auditors)."""
-    signer = load_signer(settings_from(ctx).audit_key_path)
+    settings = settings_from(ctx)
+    if not settings.audit_key_path.exists():
+        raise AirlockError(
+            f"no audit signing key at {settings.audit_key_path}: it is made when Airlock "
+            "first starts (airlock up)"
+        )
+    signer = load_signer(settings.audit_key_path, create=False)
     body = {"key_id": signer.key_id, "algorithm": "Ed25519", "public_key_pem": signer.public_pem()}
     emit(body, as_json, signer.public_pem().rstrip() + f"\n# key id {signer.key_id}")
 
@@ -83,7 +95,9 @@ def verify(
 ) -> None:
     """Check every chain in a window: hashes, links, signatures, gaps, truncation."""
     settings = settings_from(ctx)
-    if use_store or pubkey:
+    if pubkey and not use_store:
+        raise AirlockError("--pubkey pins keys for a local check: add --store")
+    if use_store:
         keys = pinned_keys(settings, pubkey)
         if keys is None:
             raise AirlockError("no key to verify with: pass --pubkey FILE")
@@ -135,7 +149,7 @@ def export(
         finally:
             store.close()
     else:
-        params = {"agent": agent, "task": task_id, "tenant": tenant, "from": since, "to": until}
+        params = {"agent": agent, "task_id": task_id, "tenant": tenant, "from": since, "to": until}
         bundle = api_get(settings, "/v1/audit/bundle", params)
     Path(out).write_text(json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
     links = sum(len(s["links"]) for s in bundle["streams"])
@@ -156,6 +170,8 @@ def verify_bundle_cmd(
         bundle = json.loads(Path(bundle_file).read_text())
     except ValueError as exc:
         raise AirlockError(f"{bundle_file} is not JSON: {exc}") from None
+    if not isinstance(bundle, dict):
+        raise AirlockError(f"{bundle_file} is not an evidence bundle (not a JSON object)")
     result = verify_bundle(bundle, pinned_keys(settings_from(ctx), pubkey))
     body = {
         "ok": result.ok,

@@ -9,6 +9,8 @@ from gateway.audit.retention import ttl_statement
 from gateway.audit.schema import EVENTS_TABLE, MIGRATIONS_TABLE, Layout
 from gateway.audit.store import open_store
 from gateway.cli_common import emit, settings_from
+from gateway.control.holds import HoldService
+from gateway.runtime import build_control_plane
 
 
 @click.group()
@@ -54,7 +56,10 @@ def store_ddl(ctx: click.Context, cluster: str | None, database: str, retention_
     """Print the schema, grants and retention TTL for an operator to run."""
     layout = Layout(cluster)
     statements = layout.script() + grants(database, layout)
-    ttl = ttl_statement(layout, retention_days, [])
+    holds = []
+    if retention_days > 0:  # never print a TTL that drops an open hold's protection
+        holds = HoldService(build_control_plane(settings_from(ctx)).sessions).list(open_only=True)
+    ttl = ttl_statement(layout, retention_days, holds)
     if ttl:
         statements.append(ttl)
     click.echo(";\n\n".join(statements) + ";")

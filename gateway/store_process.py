@@ -33,10 +33,15 @@ def serve(settings: Settings) -> int:
         layout=layout,
         run_migrations=settings.clickhouse_migrate,
     )
-    signer = load_signer(settings.audit_key_path)
+    signer = load_signer(settings.audit_key_path, create=settings.audit_signing_key_file is None)
     control = build_control_plane(settings)
     spool = open_spool(settings, "store")
-    shipper = Shipper(settings.spool_dir, store, batch_events=settings.ship_batch_events)
+    shipper = Shipper(
+        settings.spool_dir,
+        store,
+        batch_events=settings.ship_batch_events,
+        gateway_id=settings.gateway_id,
+    )
     spool.append_sync(
         AuditEvent(
             kind="component-start",
@@ -63,6 +68,7 @@ def serve(settings: Settings) -> int:
         settings.audit_retention_days,
         HoldService(control.sessions),
         spool.append_sync,
+        settings.gateway_id,
     )
     if settings.clickhouse_migrate:
         retention.sync()  # an INSERT-only writer cannot ALTER: the operator applies it

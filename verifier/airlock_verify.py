@@ -118,7 +118,10 @@ class Verifier:
                 if h["seq"] == 1 and h["prev_hash"] != GENESIS:
                     self.bad(h, "broken-link: first link does not follow genesis")
             elif h["seq"] != prev["header"]["seq"] + 1:
-                self.bad(h, f"gap/out-of-order: seq {h['seq']} after {prev['header']['seq']}")
+                before = prev["header"]["seq"]
+                code = "gap" if h["seq"] > before else "duplicate" if h["seq"] == before else (
+                    "out-of-order")
+                self.bad(h, f"{code}: seq {h['seq']} after seq {before}")
             elif h["prev_hash"] != prev["hash"]:
                 self.bad(h, "broken-link: prev_hash does not match the link before")
             if event is not None and h["kind"] == "audit-checkpoint" and self.signed(h, event):
@@ -169,8 +172,12 @@ def main(argv=None):
     pems = [open(p, "rb").read() for p in args.pubkey] or [
         pem.encode() for pem in bundle.get("public_keys", {}).values()]
     keys = {key_id(k): k for k in map(load_pem_public_key, pems)}
-    verifier = Verifier(bundle, keys)
-    ok = verifier.run()
+    try:
+        verifier = Verifier(bundle, keys)
+        ok = verifier.run()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        print(f"FAIL malformed: the bundle is malformed ({type(exc).__name__}: {exc})")
+        return 1
     for problem in verifier.problems:
         print("FAIL", problem)
     if not args.pubkey:

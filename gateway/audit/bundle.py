@@ -119,7 +119,7 @@ def verify_bundle(
 ) -> BundleResult:
     """Verify a bundle offline. ``pinned``: the published keys; else the bundle's own."""
     result = BundleResult()
-    if bundle.get("format") != FORMAT:
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         result.problems.append(Problem("", 0, "", "format", f"not an {FORMAT} bundle"))
         return result
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.sealer import ChainWriter
-from gateway.audit.spool import spool_bytes
+from gateway.audit.spool import disk_free, spool_bytes
 from gateway.errors import SpoolError
 
 _STOP = object()
@@ -36,7 +36,9 @@ class GroupCommitter:
         *,
         max_bytes: int,
         checkpoint_seconds: float = 30.0,
+        min_free_bytes: int = 0,
     ) -> None:
+        self._min_free = min_free_bytes
         self._writer = writer
         self._spool_dir = spool_dir
         self._max_bytes = max_bytes
@@ -49,6 +51,7 @@ class GroupCommitter:
         self.blocked_seconds = 0.0  # total time new traffic was refused (closed episodes)
         self.commits = 0
         self.events = 0
+        self._publish_status()  # a restarted writer starts unblocked
         self._thread = threading.Thread(target=self._run, name="spool-commit", daemon=True)
         self._thread.start()
 
@@ -69,11 +72,15 @@ class GroupCommitter:
             return
         self._size_checked = now
         used = spool_bytes(self._spool_dir)
-        self._set_full(
-            f"audit spool full ({used} of {self._max_bytes} bytes)"
-            if used >= self._max_bytes
-            else None
-        )
+        free = disk_free(self._spool_dir)
+        if used >= self._max_bytes:
+            self._set_full(f"audit spool full ({used} of {self._max_bytes} bytes)")
+        elif free < self._min_free:
+            # Refuse before the disk is full, and keep refusing after a failed write until
+            # space returns: an admitted request's event must always fit.
+            self._set_full(f"audit spool disk nearly full ({free} bytes free)")
+        else:
+            self._set_full(None)
 
     def _set_full(self, reason: str | None) -> None:
         now = time.monotonic()

@@ -80,7 +80,9 @@ class RetentionManager:
         days: int,
         holds: HoldService,
         record: Callable[[AuditEvent], None],
+        gateway_id: str = "",
     ) -> None:
+        self._gateway_id = gateway_id
         self._store = store
         self._layout = layout
         self._days = days
@@ -97,26 +99,34 @@ class RetentionManager:
     def open(
         self, tenant: str, agent: str, start: datetime, end: datetime | None, reason: str, by: str
     ) -> Hold:
+        """Saved, enforced in the TTL, recorded; if the TTL cannot be changed the hold is
+        not kept (a listed hold that is not enforced would be worse than an error)."""
         hold = self._holds.open(tenant, agent, start, end, reason)
-        self.sync()
-        self._record(_event("legal-hold-opened", hold, by))
+        try:
+            self.sync()
+        except BaseException:
+            self._holds.delete(hold.id)
+            raise
+        self._record(self._event("legal-hold-opened", hold, by))
         return hold
 
     def release(self, hold_id: str, by: str) -> Hold:
+        was_open = any(h.id == hold_id for h in self._holds.list(open_only=True))
         hold = self._holds.release(hold_id)
-        self.sync()
-        self._record(_event("legal-hold-released", hold, by))
+        if was_open:
+            self.sync()
+            self._record(self._event("legal-hold-released", hold, by))
         return hold
 
     def list(self) -> list[Hold]:
         return self._holds.list()
 
-
-def _event(kind: str, hold: Hold, by: str) -> AuditEvent:
-    detail = {k: v or "" for k, v in hold.as_dict().items()}
-    return AuditEvent(
-        kind=kind,
-        tenant="" if hold.tenant == "*" else hold.tenant,
-        agent=hold.agent,
-        detail={**detail, "by": by},
-    )
+    def _event(self, kind: str, hold: Hold, by: str) -> AuditEvent:
+        detail = {k: v or "" for k, v in hold.as_dict().items()}
+        return AuditEvent(
+            kind=kind,
+            tenant="" if hold.tenant == "*" else hold.tenant,
+            agent=hold.agent,
+            gateway_id=self._gateway_id,
+            detail={**detail, "by": by},
+        )

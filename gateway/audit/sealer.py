@@ -14,16 +14,14 @@ far a chain must reach, so cutting its tail off is detectable.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from gateway.audit.chain import Head, canonical_ts, seal
+from gateway.audit.cursor import CURSOR_FILE, Cursor, preallocate
 from gateway.audit.events import AuditEvent, now_utc
 from gateway.audit.signing import Signer, checkpoint_message, load_signer
 from gateway.audit.spool import SpoolWriter, last_record
 from gateway.config import Settings
-
-CURSOR_FILE = "cursor.json"  # written by the shipper; its "head" is the last shipped link
 
 
 def recover_head(stream_dir: Path) -> Head:
@@ -36,10 +34,10 @@ def recover_head(stream_dir: Path) -> Head:
         if event is not None and event.seq:
             return Head(event.seq, event.hash)
     try:
-        shipped = json.loads((stream_dir / CURSOR_FILE).read_text()).get("head")
-    except (FileNotFoundError, ValueError):
+        shipped = Cursor.load(stream_dir / CURSOR_FILE).head
+    except (OSError, ValueError, KeyError, TypeError):
         shipped = None
-    return Head(int(shipped[0]), str(shipped[1])) if shipped else Head()
+    return Head(shipped[0], shipped[1]) if shipped else Head()
 
 
 class ChainWriter:
@@ -51,6 +49,7 @@ class ChainWriter:
         self._signer = signer
         self._gateway_id = gateway_id
         self.head = recover_head(writer.stream_dir)
+        preallocate(writer.stream_dir)  # the shipper must be able to save it on a full disk
 
     def write(self, events: list[AuditEvent]) -> list[AuditEvent]:
         """Seal and append ``events`` durably; the head moves only if the write succeeds."""
@@ -97,7 +96,9 @@ def open_chain(settings: Settings, stream: str) -> ChainWriter:
     """Spool stream ``stream`` written as the hash chain ``<gateway_id>/<stream>``."""
     writer = SpoolWriter(settings.spool_dir, stream, segment_bytes=settings.spool_segment_bytes)
     try:
-        signer = load_signer(settings.audit_key_path)
+        signer = load_signer(
+            settings.audit_key_path, create=settings.audit_signing_key_file is None
+        )
         return ChainWriter(writer, f"{settings.gateway_id}/{stream}", signer, settings.gateway_id)
     except BaseException:
         writer.close()

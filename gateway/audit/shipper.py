@@ -1,15 +1,16 @@
 """Ship the spool into ClickHouse: resumable and idempotent.
 
-Per stream, ``cursor.json`` records the committed position and, while an insert
-is in flight, the exact pending batch (start, end). After a crash the pending
-batch is re-read byte for byte and re-inserted with the same deduplication
-token, so ClickHouse drops it if the first insert had landed: no loss, no
-duplicate. Fully shipped closed segments are deleted.
+Per stream, ``cursor.bin`` (gateway/audit/cursor.py) records the committed
+position and, while an insert is in flight, the exact pending batch (start,
+end). After a crash the pending batch is re-read byte for byte and re-inserted
+with the same deduplication token, so ClickHouse drops it if the first insert
+had landed: no loss, no duplicate. Fully shipped closed segments are deleted.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -19,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.audit.cursor import CURSOR_FILE, Cursor
 from gateway.audit.events import AuditEvent, clickhouse_row
-from gateway.audit.spool import Position, fsync_dir, list_segments, read_records, segment_name
+from gateway.audit.spool import Position, list_segments, read_records, segment_name
 from gateway.audit.store import AuditStore
 from gateway.errors import AirlockError
 
@@ -51,40 +53,6 @@ def _retire(stream_dir: Path) -> None:
 
 
 @dataclass
-class Cursor:
-    committed: Position
-    pending: Position | None = None
-    head: tuple[int, str] | None = None  # (seq, hash) of the last shipped chain link
-
-    @classmethod
-    def load(cls, path: Path) -> Cursor:
-        if not path.exists():
-            first = list_segments(path.parent)
-            return cls(Position(first[0] if first else 1, 0))
-        raw = json.loads(path.read_text())
-        pending, head = raw.get("pending"), raw.get("head")
-        return cls(
-            Position(*raw["committed"]),
-            Position(*pending) if pending else None,
-            (int(head[0]), str(head[1])) if head else None,
-        )
-
-    def save(self, path: Path) -> None:
-        body = {
-            "committed": [self.committed.segment, self.committed.offset],
-            "pending": [self.pending.segment, self.pending.offset] if self.pending else None,
-            "head": list(self.head) if self.head else None,
-        }
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(body, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-
-
-@dataclass
 class ShipperStats:
     shipped: int = 0
     batches: int = 0
@@ -105,7 +73,7 @@ def _age(payload: bytes, now: float) -> float:
 def pending_bytes(stream_dir: Path) -> int:
     """Bytes of a stream's spool not yet shipped (past its cursor)."""
     try:
-        cursor = Cursor.load(stream_dir / "cursor.json")
+        cursor = Cursor.load(stream_dir / CURSOR_FILE)
         total = 0
         for number in list_segments(stream_dir):
             if number >= cursor.committed.segment:
@@ -128,7 +96,19 @@ def _chain_head(payload: bytes) -> tuple[int, str] | None:
 
 
 class Shipper:
-    def __init__(self, spool_dir: Path, store: AuditStore, *, batch_events: int = 5000) -> None:
+    def __init__(
+        self,
+        spool_dir: Path,
+        store: AuditStore,
+        *,
+        batch_events: int = 5000,
+        gateway_id: str = "",
+    ) -> None:
+        # Tokens must differ between gateways sharing one ClickHouse: ClickHouse drops an
+        # insert whose token it has seen, whatever its rows.
+        self._token_prefix = (
+            hashlib.sha256(gateway_id.encode()).hexdigest()[:16] + ":" if gateway_id else ""
+        )
         self._spool_dir = spool_dir
         self._store = store
         self._batch = batch_events
@@ -155,7 +135,7 @@ class Shipper:
         return total
 
     def _ship_stream(self, stream_dir: Path) -> int:
-        cursor_path = stream_dir / "cursor.json"
+        cursor_path = stream_dir / CURSOR_FILE
         cursor = Cursor.load(cursor_path)
         if cursor.pending is not None:  # re-ship exactly the batch that was in flight
             result = read_records(stream_dir, cursor.committed, 1 << 30, until=cursor.pending)
@@ -163,6 +143,7 @@ class Shipper:
             result = read_records(stream_dir, cursor.committed, self._batch)
         if not result.payloads:
             if result.end != cursor.committed:
+                self.stats.corrupt_skips += result.corrupt_skips  # a torn tail passed over
                 cursor.committed = result.end
                 cursor.save(cursor_path)
             if stream_dir.name.startswith(ONE_SHOT_PREFIX) and cursor.pending is None:
@@ -172,7 +153,7 @@ class Shipper:
         if cursor.pending is None:
             cursor.pending = end
             cursor.save(cursor_path)
-        token = f"{stream_dir.name}:{cursor.committed}:{end}"
+        token = f"{self._token_prefix}{stream_dir.name}:{cursor.committed}:{end}"
         rows = b"".join(self._row(p, stream_dir.name) for p in result.payloads)
         try:
             self._store.insert_rows(rows, token)

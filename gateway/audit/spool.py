@@ -49,6 +49,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def disk_free(path: Path) -> int:
+    """Bytes an unprivileged writer may still use on the file system of ``path``."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return 0
+    return stat.f_bavail * stat.f_frsize
+
+
 def spool_bytes(spool_dir: Path) -> int:
     return sum(p.stat().st_size for p in spool_dir.glob("*/*.seg") if p.exists())
 

@@ -92,6 +92,8 @@ def verify_chain(
                 report.problems.append(link.problem("broken-link", "does not follow its anchor"))
         else:
             _check_link(previous, link, report)
+        if previous is not None and report.final and report.sealed_upto == previous.seq:
+            _check_restart(link, report)
         if link.view is not None and link.header["kind"] == "audit-checkpoint":
             _check_checkpoint(link, previous, keys, report)
         previous = link
@@ -126,6 +128,16 @@ def _check_hash(link: Link, report: StreamReport) -> None:
             )
             return
     report.problems.append(link.problem("edited", "content does not match its hash"))
+
+
+def _check_restart(link: Link, report: StreamReport) -> None:
+    """After a final checkpoint a chain may only go on with a restarted writer, whose
+    first record is always a checkpoint: anything else was appended afterwards."""
+    report.final = False
+    if link.header["kind"] != "audit-checkpoint":
+        report.problems.append(
+            link.problem("after-final", "event appended after the chain's final checkpoint")
+        )
 
 
 def _check_link(previous: Link, link: Link, report: StreamReport) -> None:
@@ -180,6 +192,28 @@ def _check_checkpoint(
     report.final = final
     report.last_checkpoint_ts = link.header["ts"]
     report.checkpoint_interval = float(detail.get("interval_s", "0") or 0)
+
+
+def stale_unsealed(
+    report: StreamReport, chain: list[Link], now: datetime, interval: float
+) -> Problem | None:
+    """A chain no checkpoint ever sealed, older than 3 intervals: a live writer seals
+    its chain at start and every interval, so this one was fabricated without the key."""
+    if report.last_checkpoint_ts:
+        return None  # a chain with checkpoints: ``truncation`` judges its tail
+    every = interval
+    unsealed = [link for link in chain if link.seq > report.sealed_upto]
+    if not unsealed:
+        return None
+    first = unsealed[0]
+    age = (now - datetime.fromisoformat(first.header["ts"].replace("Z", "+00:00"))).total_seconds()
+    if age <= 3 * every:
+        return None
+    return first.problem(
+        "unsealed-stale",
+        f"{len(unsealed)} event(s) from seq {first.seq} are {age:.0f}s old and no signed "
+        f"checkpoint covers them (one is written every {every:.0f}s)",
+    )
 
 
 def truncation(report: StreamReport, last: Link, now: datetime) -> Problem | None:

@@ -16,7 +16,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.audit import chainstore
 from gateway.audit.store import AuditStore
-from gateway.audit.verify import FATAL, WARNING, Problem, StreamReport, truncation, verify_chain
+from gateway.audit.verify import (
+    FATAL,
+    WARNING,
+    Problem,
+    StreamReport,
+    stale_unsealed,
+    truncation,
+    verify_chain,
+)
 
 
 @dataclass
@@ -68,16 +76,22 @@ def verify_window(
     end: datetime,
     keys: dict[str, Ed25519PublicKey],
     now: datetime | None = None,
+    interval: float = 30.0,
 ) -> VerifyResult:
+    """``interval``: the configured checkpoint interval, for chains with no checkpoint yet."""
     now = now or datetime.now(UTC)
     result = VerifyResult(start, end)
     for span in chainstore.window_spans(store, start, end):
-        result.streams.append(_verify_span(store, span, keys, now))
+        result.streams.append(_verify_span(store, span, keys, now, interval))
     return result
 
 
 def _verify_span(
-    store: AuditStore, span: chainstore.Span, keys: dict[str, Ed25519PublicKey], now: datetime
+    store: AuditStore,
+    span: chainstore.Span,
+    keys: dict[str, Ed25519PublicKey],
+    now: datetime,
+    interval: float,
 ) -> StreamReport:
     before = chainstore.predecessor(store, span.stream, span.lo)
     last = chainstore.stream_end(store, span.stream)
@@ -94,7 +108,10 @@ def _verify_span(
                 WARNING,
             ),
         )
-    if upto == last:
+    stale = stale_unsealed(report, chain, now, interval)
+    if stale is not None:
+        report.problems.append(stale)
+    elif upto == last:
         cut = truncation(report, chain[-1], now)
         if cut is not None:
             report.problems.append(cut)

@@ -106,6 +106,13 @@ class HoldService:
                 row.released_at = utcnow()
             return _info(row)
 
+    def delete(self, hold_id: str) -> None:
+        """Undo an ``open`` whose enforcement failed (never for a hold in force)."""
+        with self._sessions.begin() as session:
+            row = session.get(LegalHold, hold_id)
+            if row is not None:
+                session.delete(row)
+
     def list(self, *, open_only: bool = False) -> list[Hold]:
         with self._sessions() as session:
             rows = session.scalars(select(LegalHold).order_by(LegalHold.opened_at)).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.audit.bundle import BundleQuery, build_bundle
 from gateway.audit.signing import load_public_pem
@@ -27,7 +27,11 @@ class PublicKey(BaseModel):
 
 
 class VerifyReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     ok: bool
+    from_: str = Field(alias="from")
+    to: str
     events: int
     streams: list[dict[str, Any]]
     problems: list[dict[str, Any]]
@@ -75,11 +79,11 @@ def add_audit_routes(app: FastAPI, audit_keys: dict[str, str], margin: float) ->
         agent: str,
         from_: Annotated[str, Query(alias="from")],
         to: str,
-        task: str | None = None,
+        task_id: str | None = None,
         tenant: str | None = None,
     ) -> dict[str, Any]:
         """A self-contained evidence bundle for one agent (and task) in a window."""
         every_tenant(principal)
         start, end = window(from_, to)
-        query = BundleQuery(agent=agent, start=start, end=end, task_id=task, tenant=tenant)
+        query = BundleQuery(agent=agent, start=start, end=end, task_id=task_id, tenant=tenant)
         return build_bundle(app.state.deps.store, query, audit_keys, margin)

@@ -163,12 +163,15 @@ def test_a_bundle_trusting_only_its_own_keys_says_so(made: tuple[Bundle, Path, P
     assert result.ok and [p.code for p in result.problems] == ["unpinned-key"]
 
 
-def test_garbage_is_refused_not_crashed_on(made: tuple[Bundle, Path, Path]) -> None:
+def test_garbage_is_refused_not_crashed_on(made: tuple[Bundle, Path, Path], tmp_path: Path) -> None:
     bundle, pem, _ = made
     broken = copy.deepcopy(bundle)
     del broken["streams"][0]["links"][3]["header"]
     ok, why = package_verdict(broken, pem)
     assert not ok and "malformed" in why
+    ok, out = script_verdict(broken, pem, tmp_path)
+    assert not ok and "malformed" in out
+    assert not verify_bundle([], None).ok  # type: ignore[arg-type]
     ok, why = package_verdict({"format": "something-else"}, pem)
     assert not ok and "format" in why
 

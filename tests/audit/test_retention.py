@@ -15,6 +15,7 @@ from gateway.audit.shipper import Shipper
 from gateway.audit.store import ChdbStore, open_store
 from gateway.control.db import make_engine, make_sessionmaker
 from gateway.control.holds import HoldService
+from gateway.errors import StoreUnavailableError
 from tests.support.chain import chain_in
 
 NOW = datetime.now(UTC)
@@ -96,3 +97,38 @@ def test_hold_values_cannot_break_out_of_the_ttl_expression(tmp_path: Path) -> N
     hold = holds.open("acme' OR 1=1 --", "a\\'b", OLD, None, "r")
     sql = ttl_statement(Layout(), 3, [hold])
     assert sql is not None and "tenant = 'acme\\' OR 1=1 --'" in sql and "'a\\\\\\'b'" in sql
+
+
+class NoAlter:
+    """The real store, except that ALTER is refused, as for a user without the grant
+    (no second ClickHouse user can be created in embedded chDB)."""
+
+    def __init__(self, store: ChdbStore) -> None:
+        self._store = store
+        self.name = "no-alter"
+
+    def execute(self, sql: str) -> None:
+        if sql.startswith("ALTER"):
+            raise StoreUnavailableError("Not enough privileges")
+        self._store.execute(sql)
+
+    def query(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        return self._store.query(sql, params)
+
+
+def test_a_hold_that_cannot_be_enforced_is_not_kept(tmp_path: Path, store: ChdbStore) -> None:
+    holds = HoldService(make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}")))
+    seen: list[AuditEvent] = []
+    retention = RetentionManager(NoAlter(store), Layout(), 3, holds, seen.append, "gw")  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailableError):
+        retention.open("acme", "", OLD, None, "matter", by="k")
+    assert holds.list() == [] and seen == []
+
+
+def test_releasing_twice_records_once(tmp_path: Path, store: ChdbStore) -> None:
+    seen: list[AuditEvent] = []
+    retention = manager(tmp_path, store, 0, seen)
+    hold = retention.open("acme", "", OLD, None, "matter", by="k")
+    retention.release(hold.id, by="k")
+    retention.release(hold.id, by="k")
+    assert [e.kind for e in seen] == ["legal-hold-opened", "legal-hold-released"]

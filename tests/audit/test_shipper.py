@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,13 +55,13 @@ def test_crash_after_insert_before_commit_does_not_duplicate(
 ) -> None:
     write_events(tmp_path, "b", 30)
     shipper = Shipper(tmp_path, store, batch_events=30)
-    cursor_path = tmp_path / "b" / "cursor.json"
+    cursor_path = tmp_path / "b" / "cursor.bin"
     before = Cursor.load(cursor_path)
     assert shipper.drain() == 30
     # Simulate a crash after the insert landed but before the cursor commit:
     # restore the cursor to "pending = the batch just inserted".
     after = Cursor.load(cursor_path)
-    Cursor(before.committed, after.committed).save(cursor_path)
+    Cursor(before.committed, after.committed, generation=after.generation).save(cursor_path)
     write_events(tmp_path, "b", 5)  # more data arrived meanwhile
     assert Shipper(tmp_path, store, batch_events=1000).drain() == 35  # 30 re-sent, 5 new
     assert counts(store, "b") == (35, 35)
@@ -84,6 +83,15 @@ def test_store_failure_keeps_events_for_retry(tmp_path: Path, store: ChdbStore) 
     dead = Shipper(tmp_path, DeadStore(), batch_events=100)  # type: ignore[arg-type]
     assert dead.ship_once() == 0
     assert dead.stats.failures == 1
-    assert json.loads((tmp_path / "c" / "cursor.json").read_text())["pending"] is not None
+    assert Cursor.load(tmp_path / "c" / "cursor.bin").pending is not None
     assert Shipper(tmp_path, store).drain() == 10
     assert counts(store, "c") == (10, 10)
+
+
+def test_two_gateways_sharing_one_store_both_land(tmp_path: Path, store: ChdbStore) -> None:
+    """Same stream name, same positions, different gateways: different dedup tokens."""
+    for gateway in ("gw-a", "gw-b"):
+        spool = tmp_path / gateway
+        write_events(spool, "shared", 7)
+        assert Shipper(spool, store, gateway_id=gateway).drain() == 7
+    assert counts(store, "shared") == (14, 14)

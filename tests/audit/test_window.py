@@ -179,3 +179,40 @@ def test_a_forged_signature_under_the_real_key_id_is_rejected(root: Path, store:
     forge(store, "forge-id", 3, Signer(Ed25519PrivateKey.generate()), key_id=real.key_id)
     codes = {p.code for p in problems(root, store, "forge-id", window)}
     assert codes == {"bad-signature", "unsealed"}
+
+
+def insert(store: ChdbStore, events: list[AuditEvent], name: str, token: str) -> None:
+    rows = "".join(json.dumps(clickhouse_row(e, name)) + "\n" for e in events)
+    store.insert_rows(rows.encode(), token)
+
+
+def test_an_event_appended_after_the_final_checkpoint_is_reported(
+    root: Path, store: ChdbStore
+) -> None:
+    window = chain(root, store, "append")
+    last = store.query(
+        f"SELECT seq, hash FROM {EVENTS_TABLE} WHERE stream = 'gw/append' ORDER BY seq DESC LIMIT 1"
+    )[0]
+    extra = seal(
+        AuditEvent(kind="http-request", agent="alice", host="added.example"),
+        "gw/append",
+        Head(int(last["seq"]), str(last["hash"])),
+    )
+    insert(store, [extra], "append", "append-1")
+    found = [(p.code, p.seq) for p in problems(root, store, "append", window)]
+    assert ("after-final", int(last["seq"]) + 1) in found
+
+
+def test_a_chain_fabricated_without_the_key_is_reported_once_it_is_stale(
+    root: Path, store: ChdbStore
+) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    head, fake = Head(), []
+    for event in requests(["alice"] * 3, start):
+        sealed = seal(event, "gw/fake", head)
+        head = Head(sealed.seq, sealed.hash)
+        fake.append(sealed)
+    insert(store, fake, "fake", "fake-1")
+    window = (start - timedelta(seconds=1), datetime.now(UTC))
+    found = problems(root, store, "fake", window)
+    assert [p.code for p in found] == ["unsealed", "unsealed-stale"]
