@@ -49,6 +49,7 @@ pytest: bootstrap
 
 bench: bootstrap
 	$(PY) tests/perf/bench_proxy.py
+	$(PY) tests/perf/bench_audit.py
 	$(PY) tests/perf/bench_opa_client.py
 	$(PY) tests/perf/bench_redaction.py
 	$(PY) tests/perf/bench_body.py

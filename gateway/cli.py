@@ -15,6 +15,7 @@ from gateway.cli_audit import audit
 from gateway.cli_common import emit, settings_from
 from gateway.cli_cred import cred
 from gateway.cli_export import export
+from gateway.cli_export_sinks import register as register_sink_commands
 from gateway.cli_hold import hold
 from gateway.cli_query import events
 from gateway.cli_secrets import secrets
@@ -298,6 +299,7 @@ main.add_command(hold)
 main.add_command(store)
 main.add_command(cred)
 main.add_command(secrets)
+register_sink_commands(export)  # run, status, rewind, dead-letters
 main.add_command(export)
 
 

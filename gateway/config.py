@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from gateway.errors import ConfigError
+from gateway.export.config import ExportSettings
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     identity_cache_seconds: float = Field(default=1.0, ge=0, description="Task lookup cache.")
     spool_max_bytes: int = Field(default=1 << 30, gt=0, description="Spool size limit.")
     spool_segment_bytes: int = Field(default=16 << 20, gt=4096, description="Segment size.")
+    spool_min_free_bytes: int = Field(
+        default=32 << 20, ge=0, description="Refuse new traffic when the spool disk has less free."
+    )
     ship_interval_ms: int = Field(default=500, gt=0, description="Shipper poll interval.")
     ship_batch_events: int = Field(default=5000, gt=0, description="Events per insert.")
     drain_seconds: float = Field(default=10.0, ge=0, description="Shutdown drain time.")
@@ -69,6 +73,9 @@ class Settings(BaseSettings):
     )
     stream_bytes: int = Field(
         default=1 << 20, ge=0, description="Stream response bodies larger than this."
+    )
+    export: ExportSettings = Field(
+        default_factory=ExportSettings, description="SIEM export: [export] and [[export.sinks]]."
     )
     audit_signing_key_file: Path | None = Field(
         default=None,

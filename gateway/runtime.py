@@ -69,6 +69,7 @@ def open_spool(settings: Settings, stream: str) -> GroupCommitter:
         settings.spool_dir,
         max_bytes=settings.spool_max_bytes,
         checkpoint_seconds=settings.checkpoint_seconds,
+        min_free_bytes=settings.spool_min_free_bytes,
     )
 
 

@@ -88,6 +88,8 @@ class Supervisor:
         )
         host, port = self.settings.proxy_address()
         self.children.append(Child("proxy", [py, "-m", "addons.worker"], f"tcp:{host}:{port}"))
+        if self.settings.export.enabled():  # SIEM sinks: docs/export-sinks.md
+            self.children.append(Child("export", [py, "-m", "gateway.export_process"], "started"))
         for child in self.children:
             self._spawn(child)
             self._wait_ready(child, timeout=60)
@@ -120,6 +122,8 @@ class Supervisor:
     def _is_ready(self, child: Child) -> bool:
         kind, _, target = child.ready.partition(":")
         try:
+            if kind == "started":  # no port: running is ready
+                return True
             if kind == "opa":
                 url = self.settings.effective_opa_url + "/health?bundles=true"
                 return httpx.get(url, timeout=1).status_code == 200

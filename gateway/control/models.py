@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -112,3 +112,42 @@ class Grant(Base):
     placeholder: Mapped[str] = mapped_column(String(512), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExportCursor(Base):
+    """Where one SIEM sink stands in the audit trail (gateway/export/cursor.py).
+
+    ``position`` is the opaque ingest-order cursor of the last acknowledged event;
+    ``generation`` changes on every rewind, so an exporter holding an older view cannot
+    move the cursor. ``owner``/``lease_until`` keep two exporters off one sink.
+    """
+
+    __tablename__ = "export_cursors"
+
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[str] = mapped_column(String(256), default="")
+    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    generation: Mapped[int] = mapped_column(default=0)
+    delivered: Mapped[int] = mapped_column(default=0)
+    dead_letters: Mapped[int] = mapped_column(default=0)
+    lag_seconds: Mapped[float] = mapped_column(default=0.0)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExportDeadLetter(Base):
+    """A record a sink's receiver refused for good; kept for an operator to look at."""
+
+    __tablename__ = "export_dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    sink: Mapped[str] = mapped_column(String(64), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(64))
+    event_ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(1000))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

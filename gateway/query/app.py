@@ -25,6 +25,7 @@ from gateway.errors import AirlockError, NotFoundError
 from gateway.query.audit_routes import add_audit_routes
 from gateway.query.auth import require, tenant_scope
 from gateway.query.events_query import EventFilter, build_query, page, parse_time
+from gateway.query.export_feed import add_feed_route
 from gateway.query.hold_routes import add_hold_routes
 from gateway.query.metrics import build_registry
 from gateway.query.state_routes import add_state_routes
@@ -212,6 +213,7 @@ def create_app(deps: AppDeps) -> FastAPI:
             sightings=sightings,
         )
 
+    add_feed_route(app)
     add_audit_routes(app, deps.audit_keys, deps.evidence_margin)
     if deps.retention is not None:
         add_hold_routes(app, deps.retention)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from tests.support.airlock import AirlockInstance, free_port
 from tests.support.env import direct_env
 
-__all__ = ["Proxy", "airlock_proxy", "bare_mitmdump", "cpu_seconds"]
+__all__ = ["Proxy", "airlock_instance", "airlock_proxy", "bare_mitmdump", "cpu_seconds"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -104,8 +104,11 @@ def bare_mitmdump(workdir: Path, upstream_ca: Path, timeout: float = 60) -> Iter
 
 
 @contextmanager
-def airlock_proxy(workdir: Path, upstream_ca: Path, ports: list[int]) -> Iterator[Proxy]:
-    """A real ``airlock up`` with a ``bench`` profile allowing localhost:``ports``."""
+def airlock_instance(
+    workdir: Path, upstream_ca: Path, ports: list[int]
+) -> Iterator[tuple[AirlockInstance, Proxy]]:
+    """A real ``airlock up`` with a ``bench`` profile allowing localhost:``ports``, and
+    the ``Proxy`` of one ``bench`` task (the instance serves the query API too)."""
     # The test harness shortens the identity cache to 0.2 s; benchmark the shipped default.
     instance = AirlockInstance(
         workdir / "airlock",
@@ -124,12 +127,22 @@ def airlock_proxy(workdir: Path, upstream_ca: Path, ports: list[int]) -> Iterato
         pids = {"proxy": children["proxy"], "opa": children["opa"]}
         if "store" in children:
             pids["store"] = children["store"]
-        yield Proxy(
-            host=url.hostname,
-            port=url.port,
-            ca=Path(task["ca_cert"]),
-            auth=f"{url.username}:{url.password}",
-            pids=pids,
+        yield (
+            instance,
+            Proxy(
+                host=url.hostname,
+                port=url.port,
+                ca=Path(task["ca_cert"]),
+                auth=f"{url.username}:{url.password}",
+                pids=pids,
+            ),
         )
     finally:
         instance.stop()
+
+
+@contextmanager
+def airlock_proxy(workdir: Path, upstream_ca: Path, ports: list[int]) -> Iterator[Proxy]:
+    """A real ``airlock up`` with a ``bench`` profile allowing localhost:``ports``."""
+    with airlock_instance(workdir, upstream_ca, ports) as (_, proxy):
+        yield proxy

@@ -55,8 +55,10 @@ class AirlockInstance:
         *,
         upstream_ca: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
     ) -> None:
         self.root = root
+        self.wrapper = wrapper or []  # argv prefix for `airlock up`, e.g. an unshare
         self.home = root / "home"
         self.policy_dir = root / "policies"
         self.proxy_port, self.api_port, self.opa_port = free_port(), free_port(), free_port()
@@ -84,9 +86,10 @@ class AirlockInstance:
     # Lifecycle -------------------------------------------------------------
 
     def start(self, timeout: float = 90) -> AirlockInstance:
+        seen = self.log.stat().st_size if self.log.exists() else 0  # a restart appends
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "up"],
+                [*self.wrapper, sys.executable, "-m", "gateway.cli", "up"],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,
@@ -97,7 +100,7 @@ class AirlockInstance:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"airlock up exited: {self.log.read_text()[-3000:]}")
-            if b"Airlock is up" in self.log.read_bytes():
+            if b"Airlock is up" in self.log.read_bytes()[seen:]:
                 return self
             time.sleep(0.2)
         raise RuntimeError(f"airlock up not ready: {self.log.read_text()[-3000:]}")
@@ -115,21 +118,49 @@ class AirlockInstance:
             raise
 
     def child_pids(self) -> dict[str, int]:
+        """Pids from ``run/*.pid``; a file being rewritten (empty for an instant) is left out."""
         run = self.home / "run"
-        return {p.stem: int(p.read_text()) for p in run.glob("*.pid")} if run.exists() else {}
+        pids = {p.stem: p.read_text().strip() for p in run.glob("*.pid")} if run.exists() else {}
+        return {name: int(pid) for name, pid in pids.items() if pid.isdigit()}
 
     def kill_child(self, name: str, sig: int = signal.SIGKILL) -> int:
         pid = self.child_pids()[name]
         os.kill(pid, sig)
         return pid
 
-    def wait_child_restarted(self, name: str, old_pid: int, timeout: float = 60) -> None:
+    def wait_child_restarted(
+        self,
+        name: str,
+        old_pid: int,
+        timeout: float = 60,
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
+        """Wait for a new pid and ``ready()`` (default: API ready and proxy listening)."""
+        check = ready or self.ready
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.child_pids().get(name, old_pid) != old_pid and self.ready():
+            if self.child_pids().get(name, old_pid) != old_pid and check():
                 return
             time.sleep(0.2)
         raise TimeoutError(f"{name} was not restarted")
+
+    def proxy_listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.proxy_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def crash(self) -> None:
+        """kill -9 the supervisor and every child at once, as a power cut would."""
+        pids = self.child_pids()
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for pid in pids.values():
+            _kill(pid)
+        for pid in pids.values():
+            _wait_gone(pid)
 
     def ready(self) -> bool:
         try:
@@ -244,6 +275,19 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    """Until ``pid`` is reaped or a zombie (its parent may be dead too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if stat[stat.rindex(")") + 2] == "Z":
+            return
+        time.sleep(0.05)
 
 
 def client_env(task: dict[str, Any]) -> dict[str, str]:
