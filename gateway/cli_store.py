@@ -34,7 +34,8 @@ def store_migrate(ctx: click.Context, as_json: bool) -> None:
 
 
 def grants(database: str, layout: Layout) -> list[str]:
-    """Least privilege: the shipper may only INSERT; auditors and the API only SELECT."""
+    """Least privilege: the shipper (clickhouse_url) may only INSERT; the API's reader
+    (clickhouse_read_url) may SELECT and rewrite the retention TTL."""
     on = f" ON CLUSTER '{layout.cluster}'" if layout.cluster else ""
     tables = sorted({EVENTS_TABLE, layout.local})  # a cluster inserts through Distributed
     out = [
@@ -43,6 +44,8 @@ def grants(database: str, layout: Layout) -> list[str]:
     ]
     out += [f"GRANT{on} INSERT ON {database}.{t} TO airlock_writer" for t in tables]
     out += [f"GRANT{on} SELECT ON {database}.{t} TO airlock_reader" for t in tables]
+    # retention: the store rewrites the TTL when a legal hold opens or is released
+    out.append(f"GRANT{on} ALTER TTL ON {database}.{layout.local} TO airlock_reader")
     out.append(f"GRANT{on} SELECT ON {database}.{MIGRATIONS_TABLE} TO airlock_reader")
     return out
 

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=0, ge=0, description="Delete audit events older than this (0 = keep forever)."
     )
+    clickhouse_read_url: str | None = Field(
+        default=None, description="DSN for reads (API, verify); else clickhouse_url."
+    )
     clickhouse_cluster: str | None = Field(
         default=None, description="Cluster name: ReplicatedMergeTree + Distributed DDL."
     )

@@ -1,5 +1,9 @@
 """The store process: owns ClickHouse (chDB), ships the spool, serves the API.
 
+With a ClickHouse server, the shipper may write as an INSERT-only user
+(``clickhouse_url``) while the API reads, and retention alters the TTL, as a
+second user (``clickhouse_read_url``).
+
 ``python -m gateway.store_process`` (started by ``airlock up``).
 """
 
@@ -16,13 +20,24 @@ from gateway.audit.retention import RetentionManager
 from gateway.audit.schema import Layout
 from gateway.audit.shipper import Shipper
 from gateway.audit.signing import load_signer
-from gateway.audit.store import open_store
+from gateway.audit.store import AuditStore, open_store
 from gateway.config import Settings, load_settings, parse_listen
 from gateway.control.holds import HoldService
+from gateway.errors import ConfigError
 from gateway.query.app import AppDeps, create_app
 from gateway.runtime import build_control_plane, open_spool
 
 log = logging.getLogger("airlock.store")
+
+
+def open_reader(settings: Settings, writer: AuditStore) -> AuditStore:
+    """Reads go through their own DSN when one is set, so the shipper's user can be
+    INSERT-only (docs/audit.md, grants)."""
+    if not settings.clickhouse_read_url:
+        return writer
+    if not settings.clickhouse_url:
+        raise ConfigError("clickhouse_read_url needs clickhouse_url (a ClickHouse server)")
+    return open_store(settings.clickhouse_read_url, settings.chdb_dir, run_migrations=False)
 
 
 def serve(settings: Settings) -> int:
@@ -33,6 +48,7 @@ def serve(settings: Settings) -> int:
         layout=layout,
         run_migrations=settings.clickhouse_migrate,
     )
+    reader = open_reader(settings, store)
     signer = load_signer(settings.audit_key_path, create=settings.audit_signing_key_file is None)
     control = build_control_plane(settings)
     spool = open_spool(settings, "store")
@@ -52,7 +68,7 @@ def serve(settings: Settings) -> int:
     shipper.drain()  # catch up before serving
     shipper.start(settings.ship_interval_ms / 1000)
     liveness = LivenessMonitor(
-        store,
+        reader,
         control.tasks,
         LivenessConfig(
             settings.idle_seconds, settings.stall_seconds, tuple(settings.alert_webhooks)
@@ -63,17 +79,16 @@ def serve(settings: Settings) -> int:
     liveness.load()
     liveness.start(settings.liveness_interval_seconds)
     retention = RetentionManager(
-        store,
+        reader,  # the reader's user holds the ALTER TTL grant (docs/audit.md)
         layout,
         settings.audit_retention_days,
         HoldService(control.sessions),
         spool.append_sync,
         settings.gateway_id,
     )
-    if settings.clickhouse_migrate:
-        retention.sync()  # an INSERT-only writer cannot ALTER: the operator applies it
+    retention.sync()
     deps = AppDeps(
-        store,
+        reader,
         control.keys,
         shipper,
         settings.spool_dir,
@@ -97,6 +112,8 @@ def serve(settings: Settings) -> int:
         spool.close()
         shipper.stop()  # final drain, includes the stop event
         store.close()
+        if reader is not store:
+            reader.close()
     return 0
 
 

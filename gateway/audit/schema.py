@@ -140,6 +140,14 @@ ALTER TABLE $table $on_cluster
 """,
         ),
     ),
+    Migration(
+        3,
+        "ingest-order index",
+        (
+            "ALTER TABLE $local $on_cluster "
+            "ADD INDEX IF NOT EXISTS idx_ingested ingested_at TYPE minmax GRANULARITY 1",
+        ),
+    ),
 )
 
 MIGRATIONS_DDL = f"""

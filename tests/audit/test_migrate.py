@@ -30,6 +30,8 @@ from gateway.errors import StoreUnavailableError
 V2_COLUMNS = {"stream", "seq", "prev_hash", "hash"}
 _databases = itertools.count()
 
+AFTER_V1 = [m.version for m in MIGRATIONS if m.version > 1]  # upgrades of a v1 install
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
@@ -87,9 +89,9 @@ def jsonl(rows: list[dict[str, object]]) -> bytes:
 
 
 def test_migrate_applies_every_version_once_and_records_it(db: ChdbStore) -> None:
-    assert migrate(db, Layout()) == [m.version for m in MIGRATIONS] == [1, 2]
+    assert migrate(db, Layout()) == [m.version for m in MIGRATIONS] == [1, *AFTER_V1]
     assert recorded(db) == [(m.version, m.name) for m in MIGRATIONS]
-    assert applied_versions(db, Layout()) == {1, 2}
+    assert applied_versions(db, Layout()) == {1, *AFTER_V1}
     assert migrate(db, Layout()) == []
     assert recorded(db) == [(m.version, m.name) for m in MIGRATIONS]  # no second record
 
@@ -125,7 +127,7 @@ def test_a_v1_install_is_upgraded_keeping_its_rows(db: ChdbStore) -> None:
     db.insert_rows(jsonl(rows), "v1-batch")
     assert not V2_COLUMNS & set(columns(db))
 
-    assert migrate(db, layout) == [2]
+    assert migrate(db, layout) == AFTER_V1
 
     assert V2_COLUMNS <= set(columns(db))
     stored = db.query(
@@ -138,7 +140,7 @@ def test_a_v1_install_is_upgraded_keeping_its_rows(db: ChdbStore) -> None:
     assert {(r["stream"], int(r["seq"]), r["prev_hash"], r["hash"]) for r in stored} == {
         ("", 0, "", "")
     }
-    assert [v for v, _ in recorded(db)] == [1, 2]
+    assert [v for v, _ in recorded(db)] == [1, *AFTER_V1]
 
 
 def test_a_migration_interrupted_before_its_record_runs_again(db: ChdbStore) -> None:
@@ -148,8 +150,8 @@ def test_a_migration_interrupted_before_its_record_runs_again(db: ChdbStore) -> 
         for sql in layout.statements(migration):
             db.execute(sql)
     db.execute(f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (1, '{MIGRATIONS[0].name}')")
-    assert migrate(db, layout) == [2]
-    assert [v for v, _ in recorded(db)] == [1, 2]
+    assert migrate(db, layout) == AFTER_V1
+    assert [v for v, _ in recorded(db)] == [1, *AFTER_V1]
     assert set(columns(db)) == set(EVENT_COLUMNS) | {"ingested_at"}
 
 
@@ -162,11 +164,12 @@ def test_an_unknown_newer_version_is_refused(db: ChdbStore) -> None:
 
 def test_an_unknown_version_is_refused_before_anything_is_created(db: ChdbStore) -> None:
     db.execute(Layout().render(MIGRATIONS_DDL))
-    db.execute(f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (3, 'future')")
-    with pytest.raises(StoreUnavailableError, match=r"\[3\]"):
+    future = max(AFTER_V1) + 1
+    db.execute(f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES ({future}, 'future')")
+    with pytest.raises(StoreUnavailableError, match=rf"\[{future}\]"):
         migrate(db, Layout())
     assert not table_exists(db, EVENTS_TABLE)
-    assert recorded(db) == [(3, "future")]
+    assert recorded(db) == [(future, "future")]
 
 
 def test_single_node_script_has_no_cluster_parts() -> None:

@@ -2,15 +2,20 @@
 
 There is no ClickHouse server on the CI machine, so the default run points
 ``AIRLOCK_CLICKHOUSE_URL`` at clickhouse-connect's chDB backend (``chdb:///path``):
-the same client, SQL and deduplication settings as against a server. Set
-``AIRLOCK_TEST_CLICKHOUSE_URL=http://user:pass@host:8123/db`` to run it against a
+the same client, SQL and deduplication settings as against a server, with the
+API reading through a second connection (``AIRLOCK_CLICKHOUSE_READ_URL``) as it
+does when the shipper's user may only INSERT. Set
+``AIRLOCK_TEST_CLICKHOUSE_URL=http://writer:pass@host:8123/db`` (and optionally
+``AIRLOCK_TEST_CLICKHOUSE_READ_URL`` for the reader user) to run it against a
 real server as well.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -34,8 +39,15 @@ def via_connect(
         if request.param == "chdb-backend"
         else os.environ["AIRLOCK_TEST_CLICKHOUSE_URL"]
     )
+    read_url = os.environ.get("AIRLOCK_TEST_CLICKHOUSE_READ_URL", url)
     instance = AirlockInstance(
-        root, upstream_ca=test_ca.cert_path, extra_env={"AIRLOCK_CLICKHOUSE_URL": url}
+        root,
+        upstream_ca=test_ca.cert_path,
+        extra_env={
+            "AIRLOCK_CLICKHOUSE_URL": url,  # the shipper's connection (INSERT)
+            "AIRLOCK_CLICKHOUSE_READ_URL": read_url,  # the API's own connection
+            "AIRLOCK_CHECKPOINT_SECONDS": "1",
+        },
     )
     instance.start()
     yield instance
@@ -66,3 +78,14 @@ def test_events_flow_through_clickhouse_connect(
     starts = via_connect.all_events(key, kind="component-start")
     backends = {e["detail"].get("backend") for e in starts if e["detail"]["component"] == "store"}
     assert backends == {"clickhouse"}  # the clickhouse-connect store, not the direct chDB one
+
+
+def test_the_chain_verifies_through_clickhouse_connect(via_connect: AirlockInstance) -> None:
+    """The verification SQL is the same on a server: run it through clickhouse-connect."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    via_connect.create_task("cc-verify", "default")
+    time.sleep(2.5)  # a checkpoint seals the task-created event
+    out = via_connect.cli(
+        "audit", "verify", "--from", start.isoformat(), "--to", datetime.now(UTC).isoformat()
+    )
+    assert out.stdout.startswith("VERIFIED"), out.stdout
