@@ -1,14 +1,25 @@
-"""Identify the task behind every CONNECT and request (407 / 403 otherwise)."""
+"""Identify the task behind every CONNECT and request (407 / 403 otherwise).
+
+Explicit proxy mode: ``Proxy-Authorization``. Transparent mode (the transparent
+listener): the source address, which must belong to a registered sandbox.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from mitmproxy import connection, http
+from mitmproxy.proxy import mode_specs
 
 from addons.state import challenge, describe, record, refuse
+from gateway.control.tasks import TaskInfo
 from gateway.egress.verdict import refusal
-from gateway.identity.base import ConnectionFacts, IdentityRefused
+from gateway.identity.base import (
+    ConnectionFacts,
+    IdentityRefused,
+    IdentityResolver,
+    refusal_rule,
+)
 from gateway.identity.base import Identity as TaskIdentity
 from gateway.runtime import ProxyRuntime
 
@@ -70,19 +81,38 @@ class Identity:
             client_port=int(peer[1]),
         )
         try:
-            return await self._runtime.identity.resolve(facts)
+            return await self._resolver(flow).resolve(facts)
         except IdentityRefused as refused:
             rec = record(flow)
             if refused.challenge:
                 challenge(flow, refused.reason, refused.message)
                 rec.status, rec.kind = 407, "proxy-auth-failure"
             else:
-                rule = "airlock.identity.task_not_active"
-                refuse(flow, refusal(refused.reason, refused.message, rule))
-                rec.status, rec.kind = 403, "task-refused"
+                refuse(flow, refusal(refused.reason, refused.message, refusal_rule(refused.reason)))
+                rec.status = 403
+                rec.kind = (
+                    "sandbox-unknown" if refused.reason == "unknown_sandbox" else "task-refused"
+                )
                 rec.task_hint = refused.task_id
             rec.error = refused.reason
             return None
+
+    def _resolver(self, flow: http.HTTPFlow) -> IdentityResolver:
+        if not isinstance(flow.client_conn.proxy_mode, mode_specs.TransparentMode):
+            return self._runtime.identity
+        if self._runtime.transparent is None:
+            return _NoSandboxes()
+        return self._runtime.transparent.identity
+
+
+class _NoSandboxes:
+    """Transparent traffic reached a worker built without sandbox support."""
+
+    async def resolve(self, facts: ConnectionFacts) -> TaskIdentity:
+        raise IdentityRefused("unknown_sandbox", "no sandbox registry here", challenge=False)
+
+    async def refresh(self, task: TaskInfo) -> TaskInfo:
+        return task
 
 
 def _peer(flow: http.HTTPFlow) -> str:

@@ -15,13 +15,25 @@ from mitmproxy import options
 from mitmproxy.tools.dump import DumpMaster
 
 from addons.bootstrap import build_addons
+from addons.dns import STOCK_RESOLVER
 from addons.drain import Drain
 from gateway.audit.events import AuditEvent
 from gateway.ca import ensure_ca, upstream_trust_bundle
-from gateway.config import Settings, load_settings
+from gateway.config import Settings, load_settings, parse_listen
 from gateway.runtime import build_proxy_runtime
 
 log = logging.getLogger("airlock.worker")
+
+
+def proxy_modes(settings: Settings) -> list[str]:
+    """The explicit proxy, plus the transparent and DNS listeners when configured."""
+    modes = ["regular"]
+    extra = {"transparent": settings.transparent_listen, "dns": settings.dns_listen}
+    for mode, listen in extra.items():
+        if listen:
+            host, port = parse_listen(listen)
+            modes.append(f"{mode}@{host}:{port}")
+    return modes
 
 
 def proxy_options(settings: Settings) -> dict[str, object]:
@@ -32,12 +44,13 @@ def proxy_options(settings: Settings) -> dict[str, object]:
     return dict(
         listen_host=host,
         listen_port=port,
-        mode=["regular"],
+        mode=proxy_modes(settings),
         confdir=str(settings.ca_dir),
         connection_strategy="lazy",
         ssl_verify_upstream_trusted_ca=str(trust),
         http2=True,
         ssl_insecure=False,
+        validate_inbound_headers=True,  # refuse CL/TE smuggling (docs/policy.md)
         termlog_verbosity="warn",
     )
 
@@ -45,6 +58,7 @@ def proxy_options(settings: Settings) -> dict[str, object]:
 async def serve(settings: Settings) -> int:
     runtime = build_proxy_runtime(settings)
     master = DumpMaster(options.Options(), with_termlog=True, with_dumper=False)
+    master.addons.remove(master.addons.get(STOCK_RESOLVER))  # addons/dns.py answers DNS
     master.options.update(**proxy_options(settings))
     chain = build_addons(runtime)
     master.addons.add(*chain)
@@ -67,7 +81,12 @@ async def serve(settings: Settings) -> int:
         AuditEvent(
             kind="component-start",
             gateway_id=settings.gateway_id,
-            detail={"component": "proxy", "listen": settings.proxy_listen},
+            detail={
+                "component": "proxy",
+                "listen": settings.proxy_listen,
+                "transparent_listen": settings.transparent_listen,
+                "dns_listen": settings.dns_listen,
+            },
         )
     )
     try:

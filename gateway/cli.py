@@ -18,6 +18,7 @@ from gateway.cli_export import export
 from gateway.cli_export_sinks import register as register_sink_commands
 from gateway.cli_hold import hold
 from gateway.cli_query import events
+from gateway.cli_sandbox import sandbox
 from gateway.cli_secrets import secrets
 from gateway.cli_store import store
 from gateway.config import Settings
@@ -299,6 +300,7 @@ main.add_command(hold)
 main.add_command(store)
 main.add_command(cred)
 main.add_command(secrets)
+main.add_command(sandbox)
 register_sink_commands(export)  # run, status, rewind, dead-letters
 main.add_command(export)
 

@@ -37,7 +37,8 @@ def pinned_keys(settings: Settings, pubkeys: tuple[str, ...]) -> dict[str, Ed255
 def direct_store(settings: Settings) -> AuditStore:
     """The store itself (a ClickHouse server, or chDB while Airlock is stopped)."""
     try:
-        return open_store(settings.clickhouse_url, settings.chdb_dir, run_migrations=False)
+        url = settings.clickhouse_read_url or settings.clickhouse_url
+        return open_store(url, settings.chdb_dir, run_migrations=False)
     except Exception as exc:  # chDB refuses a data directory another process holds
         raise AirlockError(
             f"cannot open the audit store directly ({type(exc).__name__}): with embedded "
@@ -103,7 +104,13 @@ def verify(
             raise AirlockError("no key to verify with: pass --pubkey FILE")
         store = direct_store(settings)
         try:
-            result = verify_window(store, parse_time(since, "from"), parse_time(until, "to"), keys)
+            result = verify_window(
+                store,
+                parse_time(since, "from"),
+                parse_time(until, "to"),
+                keys,
+                interval=settings.checkpoint_seconds,
+            )
         finally:
             store.close()
         body: dict[str, Any] = result.as_dict()

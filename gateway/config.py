@@ -7,6 +7,7 @@ at import time. Environment variables win over the TOML file. The TOML file is
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -32,6 +33,24 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def parse_dns_server(value: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT`` or ``[v6]:PORT`` of a DNS server (default port 53), or ValueError."""
+    text = value.strip()
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"expected IP or IP:PORT of a DNS server, got {value!r}") from None
+    if not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ValueError(f"bad DNS server port in {value!r}")
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Every Airlock setting. Documented in docs/configuration.md."""
 
@@ -43,6 +62,12 @@ class Settings(BaseSettings):
     api_listen: str = Field(default="127.0.0.1:8081", description="Query API and UI address.")
     proxy_public_host: str | None = Field(
         default=None, description="Host name sandboxes use to reach the proxy (proxy_url)."
+    )
+    transparent_listen: str = Field(
+        default="", description="Transparent-mode listener HOST:PORT for sandboxes; '' = off."
+    )
+    dns_listen: str = Field(
+        default="", description="DNS listener HOST:PORT (UDP and TCP) for sandboxes; '' = off."
     )
     policy_dir: Path = Field(default=Path("policies"), description="OPA bundle directory.")
     opa_url: str | None = Field(default=None, description="Use this OPA instead of starting one.")
@@ -103,6 +128,10 @@ class Settings(BaseSettings):
     liveness_interval_seconds: float = Field(
         default=15.0, gt=0, description="How often task liveness is checked."
     )
+    dns_servers: list[str] = Field(
+        default_factory=list,
+        description="DNS servers (IP or IP:PORT) the proxy resolves with; else the system's.",
+    )
     alert_webhooks: list[str] = Field(
         default_factory=list, description="URLs that receive alerts (JSON POST)."
     )
@@ -110,10 +139,24 @@ class Settings(BaseSettings):
         default=300.0, ge=0, description="Chain reach before/after an evidence window."
     )
 
+    @field_validator("dns_servers")
+    @classmethod
+    def _check_dns_servers(cls, value: list[str]) -> list[str]:
+        for server in value:
+            parse_dns_server(server)
+        return value
+
     @field_validator("proxy_listen", "api_listen", "opa_listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
         parse_listen(value)
+        return value
+
+    @field_validator("transparent_listen", "dns_listen")
+    @classmethod
+    def _check_optional_listen(cls, value: str) -> str:
+        if value:
+            parse_listen(value)
         return value
 
     @classmethod

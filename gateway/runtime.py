@@ -15,11 +15,12 @@ from gateway.config import Settings
 from gateway.control.db import make_engine, make_sessionmaker
 from gateway.control.keys import ApiKeyService
 from gateway.control.known import KnownSecretService
+from gateway.control.sandboxes import SandboxService
 from gateway.control.tasks import TaskService
 from gateway.control.vault import Vault, load_master_key
 from gateway.credentials.broker import Broker
 from gateway.credentials.store import CredentialService
-from gateway.egress.destination import Resolver
+from gateway.egress.destination import Resolver, build_lookup
 from gateway.egress.secrets import SecretGuard
 from gateway.egress.verdict import Decider
 from gateway.fingerprint import fingerprint_key
@@ -27,6 +28,7 @@ from gateway.identity.base import IdentityResolver
 from gateway.identity.proxy_auth import ProxyAuthResolver
 from gateway.policy.client import PolicyClient
 from gateway.redaction import Redactor
+from gateway.transparent.parts import TransparentParts, build_transparent
 
 
 @dataclass
@@ -51,6 +53,9 @@ class ControlPlane:
     def credentials(self) -> CredentialService:
         fingerprints = Redactor(fingerprint_key(self.settings))
         return CredentialService(self.sessions, self.vault(), fingerprints.fingerprint)
+
+    def sandboxes(self) -> SandboxService:
+        return SandboxService(self.sessions)
 
 
 def build_control_plane(settings: Settings) -> ControlPlane:
@@ -84,6 +89,7 @@ class ProxyRuntime:
     known: KnownSecretService | None = None  # operator-registered values, reloaded live
     credentials: CredentialService | None = None
     broker: Broker | None = None
+    transparent: TransparentParts | None = None  # source-address identity, names, DNS
 
     async def aclose(self) -> None:
         await self.policy.aclose()
@@ -94,10 +100,11 @@ def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRunti
     control = build_control_plane(settings)
     credentials = control.credentials()
     policy = PolicyClient(settings.effective_opa_url, settings.opa_timeout_ms)
+    resolver = Resolver(lookup=build_lookup(settings.dns_servers))
     return ProxyRuntime(
         settings=settings,
         identity=ProxyAuthResolver(control.tasks, cache_seconds=settings.identity_cache_seconds),
-        decider=Decider(policy, Resolver()),
+        decider=Decider(policy, resolver),
         spool=open_spool(settings, stream),
         policy=policy,
         secrets=SecretGuard(
@@ -106,4 +113,11 @@ def build_proxy_runtime(settings: Settings, stream: str = "proxy") -> ProxyRunti
         known=control.known_secrets(),
         credentials=credentials,
         broker=Broker(credentials, cache_seconds=settings.identity_cache_seconds),
+        transparent=build_transparent(
+            control.sandboxes(),
+            control.tasks,
+            policy,
+            resolver,
+            cache_seconds=settings.identity_cache_seconds,
+        ),
     )

@@ -23,7 +23,7 @@ from gateway.audit.signing import load_signer
 from gateway.audit.store import AuditStore, open_store
 from gateway.config import Settings, load_settings, parse_listen
 from gateway.control.holds import HoldService
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, StoreUnavailableError
 from gateway.query.app import AppDeps, create_app
 from gateway.runtime import build_control_plane, open_spool
 
@@ -86,7 +86,10 @@ def serve(settings: Settings) -> int:
         spool.append_sync,
         settings.gateway_id,
     )
-    retention.sync()
+    try:
+        retention.sync()
+    except StoreUnavailableError as exc:  # keeping more than asked is the safe failure
+        log.error("retention TTL not applied (needs ALTER TTL on the reader): %s", exc)
     deps = AppDeps(
         reader,
         control.keys,
@@ -95,6 +98,7 @@ def serve(settings: Settings) -> int:
         control.credentials(),
         audit_keys={signer.key_id: signer.public_pem()},
         evidence_margin=settings.evidence_margin_seconds,
+        checkpoint_seconds=settings.checkpoint_seconds,
         retention=retention,
         record=spool.append_sync,
     )

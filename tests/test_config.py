@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings, config_file, load_settings, parse_listen
+from gateway.config import Settings, config_file, load_settings, parse_dns_server, parse_listen
 from gateway.errors import ConfigError
 
 
@@ -233,3 +233,36 @@ def test_effective_opa_url_brackets_ipv6_listen() -> None:
 def test_settings_class_rejects_unknown_init_keys() -> None:
     with pytest.raises(ValueError):
         Settings(not_a_setting=1)  # type: ignore[call-arg]
+
+
+def test_transparent_and_dns_listeners_are_off_by_default_and_checked(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path)
+    assert (settings.transparent_listen, settings.dns_listen) == ("", "")
+    on = load_settings(home=tmp_path, transparent_listen="0.0.0.0:8082", dns_listen="[::]:53")
+    assert (on.transparent_listen, on.dns_listen) == ("0.0.0.0:8082", "[::]:53")
+    with pytest.raises(ConfigError, match=r"dns_listen='8053'"):
+        load_settings(home=tmp_path, dns_listen="8053")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("127.0.0.1", ("127.0.0.1", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("::1", ("::1", 53)),
+        ("[2001:db8::53]:5300", ("2001:db8::53", 5300)),
+        ("[::1]", ("::1", 53)),
+    ],
+)
+def test_parse_dns_server(value: str, expected: tuple[str, int]) -> None:
+    assert parse_dns_server(value) == expected
+
+
+def test_dns_servers_from_env_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRLOCK_DNS_SERVERS", '["127.0.0.1:5353", "[::1]"]')
+    assert load_settings().dns_servers == ["127.0.0.1:5353", "[::1]"]
+    monkeypatch.setenv("AIRLOCK_DNS_SERVERS", '["dns.example:53"]')
+    with pytest.raises(ConfigError, match=r"dns_servers"):
+        load_settings()
+    with pytest.raises(ConfigError, match=r"dns_servers"):
+        load_settings(dns_servers=["127.0.0.1:0"])

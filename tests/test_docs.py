@@ -26,6 +26,7 @@ from gateway.query.app import AppDeps, create_app
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 NETWORK_REGO = REPO / "policies" / "airlock" / "network" / "network.rego"
+NETWORK_RULES = sorted(p for p in NETWORK_REGO.parent.glob("*.rego") if "_test" not in p.name)
 
 # Refusals the gateway makes itself, before or instead of asking OPA
 # (gateway/egress/verdict.py, addons/*.py, gateway/identity/proxy_auth.py).
@@ -42,6 +43,11 @@ GATEWAY_REASONS = (
     "proxy_auth_malformed",
     "proxy_auth_invalid",
     "opaque_tunnel",
+    "invalid_host",
+    "malformed_request",
+    "destination_unresolved",
+    "unknown_sandbox",
+    "dns_type_not_allowed",
 )
 
 _REASON_LINE = re.compile(r"^#\s+reason:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
@@ -52,7 +58,7 @@ def rego_reasons(path: Path) -> tuple[str, ...]:
     return tuple(_REASON_LINE.findall(path.read_text()))
 
 
-POLICY_REASONS = rego_reasons(NETWORK_REGO)
+POLICY_REASONS = tuple(r for path in NETWORK_RULES for r in rego_reasons(path))
 
 
 def doc(name: str) -> str:

@@ -167,8 +167,15 @@ def main(argv=None):
     parser.add_argument("--pubkey", action="append", default=[],
                         help="PEM public key to trust (repeatable); default: the bundle's own")
     args = parser.parse_args(argv)
-    with open(args.bundle, encoding="utf-8") as fh:
-        bundle = json.load(fh)
+    try:
+        with open(args.bundle, encoding="utf-8") as fh:
+            bundle = json.load(fh)
+    except (OSError, ValueError) as exc:
+        print(f"FAIL malformed: cannot read {args.bundle}: {exc}")
+        return 1
+    if not isinstance(bundle, dict):
+        print("FAIL malformed: not an evidence bundle (not a JSON object)")
+        return 1
     pems = [open(p, "rb").read() for p in args.pubkey] or [
         pem.encode() for pem in bundle.get("public_keys", {}).values()]
     keys = {key_id(k): k for k in map(load_pem_public_key, pems)}

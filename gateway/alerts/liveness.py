@@ -26,7 +26,15 @@ from gateway.audit.store import AuditStore
 from gateway.control.tasks import TaskInfo, TaskService
 
 log = logging.getLogger("airlock.liveness")
-TRAFFIC_KINDS = ("http-request", "http-stream-end", "tunnel-refused")
+TRAFFIC_KINDS = (
+    "http-request",
+    "http-stream-end",
+    "tunnel-refused",
+    "tunnel-opened",
+    "tunnel-closed",
+    "websocket-message",
+    "dns-query",
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,9 @@ class LivenessMonitor:
                 self._record(
                     self._event("task-expired", task, {"expires_at": task.expires_at.isoformat()})
                 )
+        for task in tasks:  # a stalled task that was then killed or expired: not stalled
+            if task.effective_status(now) != "active" and task.task_id in self._open:
+                self._resolve(task, task.effective_status(now))
         live = [t for t in tasks if t.effective_status(now) == "active"]
         activity = self.last_activity([t.task_id for t in live])
         states = {}
@@ -125,9 +136,12 @@ class LivenessMonitor:
             self._record(raised)
             self._notify(task, raised)
         elif state != "stalled" and alert_id is not None:
-            self._open.pop(task.task_id)
-            detail = {"alert": "task-stalled", "alert_id": alert_id, "resumed_at": last.isoformat()}
-            self._record(self._event("alert-resolved", task, detail))
+            self._resolve(task, "traffic", resumed_at=last.isoformat())
+
+    def _resolve(self, task: TaskInfo, why: str, **extra: str) -> None:
+        alert_id = self._open.pop(task.task_id)
+        detail = {"alert": "task-stalled", "alert_id": alert_id, "resolved_by": why, **extra}
+        self._record(self._event("alert-resolved", task, detail))
 
     def _notify(self, task: TaskInfo, raised: AuditEvent) -> None:
         if not self._config.webhooks:

@@ -9,10 +9,14 @@ import httpx
 
 
 def deliver(urls: list[str], payload: dict[str, Any], timeout: float = 5.0) -> dict[str, str]:
-    """POST ``payload`` to every URL; returns ``{host: status}`` (never raises)."""
+    """POST ``payload`` to every URL; returns ``{"<n> <host:port>": status}``, never raises.
+
+    Only the host and port name a receiver in the record: credentials in a URL stay out.
+    """
     outcome: dict[str, str] = {}
-    for url in urls:
-        host = urlsplit(url).netloc or url
+    for index, url in enumerate(urls, 1):
+        parts = urlsplit(url)
+        host = f"{index} {parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
         try:
             resp = httpx.post(url, json=payload, timeout=timeout, trust_env=False)
         except httpx.HTTPError as exc:

@@ -111,11 +111,16 @@ class RetentionManager:
         return hold
 
     def release(self, hold_id: str, by: str) -> Hold:
-        was_open = any(h.id == hold_id for h in self._holds.list(open_only=True))
+        """The TTL drops the hold first; only then is it marked released (a failed
+        rewrite leaves it open, protected and retryable)."""
+        held = self._holds.list(open_only=True)
+        if not any(h.id == hold_id for h in held):
+            return self._holds.release(hold_id)  # unknown (raises) or already released
+        with self._lock:
+            rest = [h for h in held if h.id != hold_id]
+            apply_retention(self._store, self._layout, self._days, rest)
         hold = self._holds.release(hold_id)
-        if was_open:
-            self.sync()
-            self._record(self._event("legal-hold-released", hold, by))
+        self._record(self._event("legal-hold-released", hold, by))
         return hold
 
     def list(self) -> list[Hold]:

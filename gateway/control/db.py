@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.control import holds as _holds  # noqa: F401  (registers legal_holds)
+from gateway.control import sandboxes as _sandboxes  # noqa: F401  (registers sandboxes)
 from gateway.control.models import Base
 
 

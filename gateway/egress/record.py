@@ -48,6 +48,7 @@ class FlowRecord:
     scheme: str = ""
     host: str = ""
     port: int = 0
+    requested_host: str = ""  # the host as the request spelled it, if not canonical
     path: str = ""
     query: str = ""
     verdict: Verdict | None = None
@@ -115,6 +116,8 @@ class FlowRecord:
         extra = {k: v for k, v in detail.items() if v}
         if self.error:
             extra["error"] = self.error
+        if self.requested_host:
+            extra["requested_host"] = self.requested_host
         if self.streamed:
             extra["streamed"] = "true"
         if self.secret_hits and kind != "secret-finding":

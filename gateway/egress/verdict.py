@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.control.tasks import TaskInfo
-from gateway.egress.destination import Resolver
+from gateway.egress.destination import Resolver, policy_addresses
 from gateway.errors import PolicyUnavailableError
 from gateway.policy.client import PolicyClient
 
@@ -33,6 +33,7 @@ class Verdict:
     secrets_inbound: str = "block"
     inject: tuple[str, ...] = ()
     refuse_credentials: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # what the host resolved to, all checked by policy
 
     @property
     def reason(self) -> str:
@@ -54,10 +55,16 @@ class Decider:
         self._resolver = resolver
 
     async def decide(
-        self, task: TaskInfo, facts: RequestFacts, credentials: list[dict[str, Any]] | None = None
+        self,
+        task: TaskInfo,
+        facts: RequestFacts,
+        credentials: list[dict[str, Any]] | None = None,
+        *,
+        resolve: bool = True,
     ) -> Verdict:
-        """``credentials``: ``{"name", "hosts"}`` of each granted credential in the request."""
-        addresses = await self._resolver.addresses(facts.host, facts.port)
+        """``credentials``: ``{"name", "hosts"}`` of each granted credential in the request.
+        ``resolve=False``: decide without looking the name up (no addresses)."""
+        addresses = await self._resolver.addresses(facts.host, facts.port) if resolve else ()
         policy_input: dict[str, Any] = {
             "kind": facts.kind,
             "task": {
@@ -66,7 +73,11 @@ class Decider:
                 "agent": task.agent,
                 "profile": task.profile,
             },
-            "destination": {"host": facts.host, "port": facts.port, "addresses": list(addresses)},
+            "destination": {
+                "host": facts.host,
+                "port": facts.port,
+                "addresses": list(policy_addresses(addresses)),
+            },
             "request": {"method": facts.method, "scheme": facts.scheme, "path": facts.path},
             "credentials": credentials or [],
         }
@@ -87,6 +98,7 @@ class Decider:
             decision.secrets_inbound,
             decision.inject,
             decision.refuse_credentials,
+            addresses,
         )
 
 

@@ -1,7 +1,7 @@
 """The identity-resolver interface.
 
-Explicit proxy mode resolves from ``Proxy-Authorization``; transparent mode will
-add a resolver that maps the connection's source address to a sandbox.
+Explicit proxy mode resolves from ``Proxy-Authorization`` (proxy_auth.py);
+transparent mode maps the connection's source address to a sandbox (source.py).
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ class IdentityRefused(Exception):
         self.message = message
         self.challenge = challenge
         self.task_id = task_id
+
+
+def refusal_rule(reason: str) -> str:
+    """The rule id a non-challenge identity refusal is recorded under."""
+    if reason.startswith("task_"):
+        return "airlock.identity.task_not_active"
+    return f"airlock.identity.{reason}"
 
 
 class IdentityResolver(Protocol):

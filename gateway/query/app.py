@@ -29,6 +29,7 @@ from gateway.query.export_feed import add_feed_route
 from gateway.query.hold_routes import add_hold_routes
 from gateway.query.metrics import build_registry
 from gateway.query.state_routes import add_state_routes
+from gateway.ui import add_ui_routes
 
 
 @dataclass
@@ -42,6 +43,7 @@ class AppDeps:
     retention: RetentionManager | None = None
     record: Callable[[AuditEvent], None] | None = None  # audits who looked at what
     evidence_margin: float = 300.0
+    checkpoint_seconds: float = 30.0  # what verify expects of a chain with no checkpoint yet
 
 
 class EventsPage(BaseModel):
@@ -214,10 +216,11 @@ def create_app(deps: AppDeps) -> FastAPI:
         )
 
     add_feed_route(app)
-    add_audit_routes(app, deps.audit_keys, deps.evidence_margin)
+    add_audit_routes(app, deps.audit_keys, deps.evidence_margin, deps.checkpoint_seconds)
     if deps.retention is not None:
         add_hold_routes(app, deps.retention)
     add_state_routes(app, deps.store, deps.record)
+    add_ui_routes(app, deps)
     return app
 
 

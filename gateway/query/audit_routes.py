@@ -51,7 +51,9 @@ def window(from_: str, to: str) -> tuple[Any, Any]:
     return start, end
 
 
-def add_audit_routes(app: FastAPI, audit_keys: dict[str, str], margin: float) -> None:
+def add_audit_routes(
+    app: FastAPI, audit_keys: dict[str, str], margin: float, checkpoint_seconds: float = 30.0
+) -> None:
     @app.get("/v1/audit/pubkey")
     def audit_pubkey(_: Annotated[Principal, Depends(require("viewer"))]) -> PublicKey:
         """The Ed25519 public key that signs audit checkpoints (pin it when verifying)."""
@@ -70,7 +72,9 @@ def add_audit_routes(app: FastAPI, audit_keys: dict[str, str], margin: float) ->
         every_tenant(principal)
         start, end = window(from_, to)
         keys = {kid: load_public_pem(pem) for kid, pem in audit_keys.items()}
-        result = verify_window(app.state.deps.store, start, end, keys).as_dict()
+        result = verify_window(
+            app.state.deps.store, start, end, keys, interval=checkpoint_seconds
+        ).as_dict()
         return VerifyReport.model_validate(result)
 
     @app.get("/v1/audit/bundle")

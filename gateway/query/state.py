@@ -29,7 +29,7 @@ SELECT = (
 TASK_KINDS = ("task-created", "task-killed", "task-expired")
 CREDENTIAL_KINDS = ("credential-added", "credential-rotated", "credential-revoked")
 ALERT_KINDS = ("alert-raised", "alert-resolved")
-QUIET_KINDS = ("audit-checkpoint",)
+QUIET_KINDS = ("audit-checkpoint", "audit-viewed")  # the chain's and auditors' records
 LONGEST_REQUEST = timedelta(days=1)  # in-flight search reaches back this far
 
 
@@ -163,11 +163,23 @@ class StateReader:
         ]
 
     def _in_flight(self, scope: str, params: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
+        """Requests begun by ``at`` and ended after it; a streamed response ends with its
+        ``http-stream-end`` (same ``ts``, the whole duration), not with its headers."""
+        ends = self._store.query(
+            f"SELECT request_id FROM {T} WHERE agent = {{agent:String}} {scope}"
+            "AND kind IN ('http-request', 'http-stream-end') "
+            "AND ts <= {at:DateTime64(6, 'UTC')} AND ts >= {reach:DateTime64(6, 'UTC')} "
+            "GROUP BY request_id HAVING "
+            "max(addMicroseconds(ts, toInt64(duration_ms * 1000))) > {at:DateTime64(6, 'UTC')}",
+            {**params, "reach": _time(at - LONGEST_REQUEST)},
+        )
+        ids = [str(r["request_id"]) for r in ends]
+        if not ids:
+            return []
         return self._events(
             f"agent = {{agent:String}} {scope}AND kind = 'http-request' "
-            "AND ts <= {at:DateTime64(6, 'UTC')} AND ts >= {reach:DateTime64(6, 'UTC')} "
-            "AND addMicroseconds(ts, toInt64(duration_ms * 1000)) > {at:DateTime64(6, 'UTC')}",
-            {**params, "reach": _time(at - LONGEST_REQUEST)},
+            "AND request_id IN {ids:Array(String)} AND ts >= {reach:DateTime64(6, 'UTC')}",
+            {**params, "ids": ids, "reach": _time(at - LONGEST_REQUEST)},
             "ORDER BY ts",
         )
 

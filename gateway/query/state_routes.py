@@ -34,11 +34,9 @@ def add_state_routes(app: FastAPI, store: AuditStore, record: Recorder | None) -
     def viewed(principal: Principal, what: str, **detail: str) -> None:
         if record is not None:
             record(
-                AuditEvent(
+                AuditEvent(  # what was read stays in detail: a read is not the agent's action
                     kind="audit-viewed",
                     tenant="" if principal.tenant == "*" else principal.tenant,
-                    agent=detail.get("agent", ""),
-                    task_id=detail.get("task_id", ""),
                     detail={"what": what, "by": principal.key_id, "role": principal.role, **detail},
                 )
             )

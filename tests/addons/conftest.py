@@ -18,7 +18,7 @@ import pytest
 
 from gateway.audit.committer import GroupCommitter
 from gateway.audit.events import AuditEvent
-from gateway.audit.spool import Position, read_records
+from gateway.audit.spool import Position, list_segments, read_records, segment_name
 from gateway.config import Settings
 from gateway.control.tasks import TaskInfo
 from gateway.egress.secrets import SecretGuard
@@ -76,7 +76,9 @@ class FakeDecider:
     """Answers every request with ``verdict`` and remembers what it was asked."""
 
     verdict: Verdict = field(
-        default_factory=lambda: Verdict(True, ("allowed",), ("profile/x/allow/0",), "ok", "rev1")
+        default_factory=lambda: Verdict(
+            True, ("allowed",), ("profile/x/allow/0",), "ok", "rev1", addresses=("203.0.113.10",)
+        )
     )
     calls: list[tuple[TaskInfo, RequestFacts]] = field(default_factory=list)
 
@@ -85,6 +87,8 @@ class FakeDecider:
         task: TaskInfo,
         facts: RequestFacts,
         credentials: list[dict[str, object]] | None = None,
+        *,
+        resolve: bool = True,
     ) -> Verdict:
         self.calls.append((task, facts))
         return self.verdict
@@ -138,19 +142,20 @@ async def full_runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
 async def disk_full_runtime(tmp_path: Path) -> AsyncIterator[ProxyRuntime]:
     """A runtime whose next spool segment lives on /dev/full: every write gets ENOSPC.
 
-    One large event fills the first (smallest allowed) segment, so the next write rolls
-    over to segment 2, which is a symlink to /dev/full. Do not read this spool back
+    One large event fills the current (smallest allowed) segment, so the next write rolls
+    over to the next segment, which is a symlink to /dev/full. Do not read this spool back
     (reading /dev/full yields endless zero bytes).
     """
     rt = build_runtime(tmp_path, spool_segment_bytes=4097)
     await rt.spool.append(AuditEvent(kind="component-start", detail={"pad": "x" * 5000}))
     stream_dir = rt.settings.spool_dir / STREAM
-    (stream_dir / "000000000002.seg").symlink_to("/dev/full")
+    (stream_dir / segment_name(list_segments(stream_dir)[-1] + 1)).symlink_to("/dev/full")
     yield rt
     await rt.aclose()
 
 
 def spooled(runtime: ProxyRuntime) -> list[AuditEvent]:
-    """Every event the runtime's spool has made durable."""
+    """Every event the runtime's spool has made durable (not the chain's own checkpoints)."""
     result = read_records(runtime.settings.spool_dir / STREAM, Position(1, 0), 1000)
-    return [AuditEvent.from_bytes(p) for p in result.payloads]
+    events = [AuditEvent.from_bytes(p) for p in result.payloads]
+    return [e for e in events if e.kind != "audit-checkpoint"]

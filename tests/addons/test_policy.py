@@ -10,14 +10,16 @@ import json
 import secrets
 
 from mitmproxy import http
+from mitmproxy.flow import Error
 from mitmproxy.test import tflow
 
 from addons.identity import Identity
+from addons.pinning import Pinning
 from addons.policy import Policy
 from addons.state import record
 from gateway.egress.verdict import RequestFacts, Verdict
 from gateway.runtime import ProxyRuntime
-from tests.addons.conftest import FakeDecider
+from tests.addons.conftest import FakeDecider, spooled
 
 
 def decider(runtime: ProxyRuntime) -> FakeDecider:
@@ -149,3 +151,106 @@ async def test_full_spool_refuses_with_503(full_runtime: ProxyRuntime) -> None:
     assert body(flow)["reason"] == "audit_unavailable"
     assert body(flow)["retryable"] is True
     assert decider(full_runtime).calls == []
+
+
+# Destinations that cannot be fooled ---------------------------------------------
+
+
+def denied(reason: str) -> Verdict:
+    return Verdict(False, (reason,), (f"airlock.network.{reason}",), f"{reason}!", "rev-8")
+
+
+async def test_allowed_request_pins_the_checked_address(runtime: ProxyRuntime) -> None:
+    identity, pinning = Identity(runtime), Pinning()
+    flow = authorised_flow()
+    flow.request.host, flow.request.port = "Example.COM.", 443
+    flow.client_conn.sni = None
+    await identity.requestheaders(flow)
+    await Policy(runtime, identity, pinning).requestheaders(flow)
+    assert flow.response is None
+    assert pinning.pinned(flow.client_conn, ("Example.COM.", 443)) == "203.0.113.10"
+
+
+async def test_allowed_name_without_addresses_is_refused_502(runtime: ProxyRuntime) -> None:
+    decider(runtime).verdict = Verdict(True, ("allowed",), ("profile/x/allow/0",), "ok", "rev1")
+    flow = authorised_flow()
+    await run(runtime, flow)
+    assert flow.response is not None and flow.response.status_code == 502
+    assert body(flow)["reason"] == "destination_unresolved"
+    assert body(flow)["policy_revision"] == "rev1"
+
+
+async def test_obs_fold_is_refused_400_and_the_connection_closed(runtime: ProxyRuntime) -> None:
+    flow = authorised_flow()
+    flow.request.headers["X-Folded"] = "a\r\n b"
+    await run(runtime, flow)
+    assert flow.response is not None and flow.response.status_code == 400
+    assert flow.response.headers["Connection"] == "close"
+    assert body(flow)["reason"] == "malformed_request"
+    assert decider(runtime).calls == []
+
+
+async def test_framing_refused_by_mitmproxy_is_recorded(runtime: ProxyRuntime) -> None:
+    flow = authorised_flow()
+    flow.error = Error(
+        "Received message with both transfer-encoding and content-length headers from client, "
+        "refusing to prevent request smuggling attacks. Disable the ... option."
+    )
+    await run(runtime, flow)
+    rec = record(flow)
+    assert rec.verdict is not None and rec.verdict.reason == "malformed_request"
+    assert rec.verdict.message.endswith("content-length headers from client")
+    assert rec.status == 400
+    assert decider(runtime).calls == []
+
+
+async def test_host_that_names_no_host_is_refused(runtime: ProxyRuntime) -> None:
+    flow = authorised_flow()
+    flow.request.host = "1.2.3.4.5"
+    flow.request.headers["Host"] = "1.2.3.4.5"
+    await run(runtime, flow)
+    assert body(flow)["reason"] == "invalid_host"
+
+
+async def test_absolute_uri_to_another_host_inside_a_tunnel_is_refused(
+    runtime: ProxyRuntime,
+) -> None:
+    identity = Identity(runtime)
+    connect = authorised_flow()
+    await identity.http_connect(connect)
+    inner = tflow.tflow()
+    inner.client_conn = connect.client_conn
+    inner.client_conn.sni = None
+    inner.request.authority = "evil.example"  # GET http://evil.example/ inside the tunnel
+    await identity.requestheaders(inner)
+    await Policy(runtime, identity).requestheaders(inner)
+    assert body(inner)["reason"] == "destination_mismatch"
+    assert decider(runtime).calls == []
+
+
+async def test_connect_to_a_port_no_entry_lists_gets_no_tunnel(runtime: ProxyRuntime) -> None:
+    decider(runtime).verdict = denied("port_not_allowed")
+    identity = Identity(runtime)
+    connect = authorised_flow()
+    connect.request.method, connect.request.port = "CONNECT", 22
+    await identity.http_connect(connect)
+    await Policy(runtime, identity).http_connect(connect)
+    assert connect.response is not None and connect.response.status_code == 403
+    assert body(connect)["reason"] == "port_not_allowed"
+    assert identity.tunnel_target(connect) is None
+    ((_, facts),) = decider(runtime).calls
+    assert (facts.kind, facts.port, facts.method) == ("connect", 22, "CONNECT")
+    (event,) = [e for e in spooled(runtime) if e.kind == "http-request"]
+    assert (event.method, event.port, event.status, event.decision) == ("CONNECT", 22, 403, "deny")
+    assert event.reasons == ("port_not_allowed",) and event.task_id == "task-1"
+
+
+async def test_other_connect_denials_are_given_inside_the_tunnel(runtime: ProxyRuntime) -> None:
+    decider(runtime).verdict = denied("destination_not_allowed")
+    identity = Identity(runtime)
+    connect = authorised_flow()
+    connect.request.method = "CONNECT"
+    await identity.http_connect(connect)
+    await Policy(runtime, identity).http_connect(connect)
+    assert connect.response is None  # the request inside gets the readable 403
+    assert identity.tunnel_target(connect) is not None

@@ -65,7 +65,7 @@ def test_a_quiet_task_alerts_once_calls_the_webhook_and_resolves_on_traffic(
         assert [e.kind for e in recorded] == ["alert-raised", "alert-notified"]  # once
         assert len(hook.received) == 1 and hook.received[0]["kind"] == "alert-raised"
         assert hook.received[0]["task_id"] == info.task_id
-        assert recorded[1].detail[f"webhook {hook.url.split('/')[2]}"] == "204"
+        assert recorded[1].detail[f"webhook 1 {hook.url.split('/')[2]}"] == "204"
 
         restarted = LivenessMonitor(store, tasks, config, record, "gw")
         restarted.load()  # the open alert is remembered: no second alert after a restart
@@ -84,6 +84,19 @@ def test_a_quiet_task_alerts_once_calls_the_webhook_and_resolves_on_traffic(
         assert restarted.check(later + timedelta(seconds=21))[info.task_id] == "active"
         assert recorded[-1].kind == "alert-resolved"
         assert recorded[-1].detail["alert_id"] == recorded[0].detail["alert_id"]
+
+
+def test_killing_a_stalled_task_resolves_its_alert(tmp_path: Path, store: ChdbStore) -> None:
+    tasks = TaskService(make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}")))
+    info, _ = tasks.create(tenant="acme", agent="carol", profile="dev", ttl=timedelta(hours=2))
+    recorded: list[AuditEvent] = []
+    monitor = LivenessMonitor(store, tasks, CONFIG, recorded.append, "gw")
+    later = info.created_at + timedelta(seconds=400)
+    assert monitor.check(later)[info.task_id] == "stalled"
+    tasks.kill(info.task_id)
+    assert info.task_id not in monitor.check(later + timedelta(seconds=1))
+    assert [e.kind for e in recorded] == ["alert-raised", "alert-resolved"]
+    assert recorded[1].detail["resolved_by"] == "killed"
 
 
 def test_an_expired_task_is_recorded_once(tmp_path: Path, store: ChdbStore) -> None:

@@ -125,6 +125,18 @@ def test_a_hold_that_cannot_be_enforced_is_not_kept(tmp_path: Path, store: ChdbS
     assert holds.list() == [] and seen == []
 
 
+def test_a_release_the_ttl_cannot_follow_leaves_the_hold_open(
+    tmp_path: Path, store: ChdbStore
+) -> None:
+    holds = HoldService(make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}")))
+    hold = holds.open("acme", "", OLD, None, "matter")
+    seen: list[AuditEvent] = []
+    retention = RetentionManager(NoAlter(store), Layout(), 3, holds, seen.append, "gw")  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailableError):
+        retention.release(hold.id, by="k")
+    assert [h.id for h in holds.list(open_only=True)] == [hold.id] and seen == []
+
+
 def test_releasing_twice_records_once(tmp_path: Path, store: ChdbStore) -> None:
     seen: list[AuditEvent] = []
     retention = manager(tmp_path, store, 0, seen)

@@ -51,6 +51,10 @@ def test_make_sessionmaker_creates_schema(engine: Engine) -> None:
         "credentials",
         "credential_versions",
         "grants",
+        "sandboxes",
+        "legal_holds",
+        "export_cursors",
+        "export_dead_letters",
     }
 
 

@@ -70,7 +70,7 @@ def test_airlock_uses_the_given_opa(
             proxy=task["proxy_url"], verify=task["ca_cert"], trust_env=False
         ) as client:
             assert client.get(f"{upstream.url}/echo").status_code == 200
-            denied = client.get(f"https://localhost:{upstream.port + 1}/")
+            denied = client.get(f"https://127.0.0.2:{upstream.port}/")  # listed port
         assert denied.status_code == 403
         assert denied.json()["reason"] == "destination_not_allowed"
         key = instance.api_key("auditor")

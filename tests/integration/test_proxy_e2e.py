@@ -61,8 +61,11 @@ def test_curl_allowed_https(task: dict[str, Any], upstream: HttpsUpstream) -> No
     assert "proxy-authorization" not in body["headers"]  # never forwarded upstream
 
 
-def test_curl_denied_host_gets_403_json(task: dict[str, Any], upstream: HttpsUpstream) -> None:
-    out = curl(task, "-i", f"https://localhost:{upstream.port + 1}/x")
+def test_curl_denied_host_gets_403_json(
+    task: dict[str, Any], plain_upstream: HttpsUpstream
+) -> None:
+    # A port the profile lists (so the tunnel opens), for a host it does not allow there.
+    out = curl(task, "-i", f"https://localhost:{plain_upstream.port}/x")
     assert out.returncode == 0, out.stderr
     _, _, rest = out.stdout.partition("\n\n")  # skip the CONNECT response
     head, _, body = rest.partition("\n\n")
@@ -198,7 +201,11 @@ def test_host_header_cannot_redirect_a_tunnel(
 
 
 def test_every_request_is_queryable_within_two_seconds(
-    task: dict[str, Any], upstream: HttpsUpstream, airlock: AirlockInstance, auditor_key: str
+    task: dict[str, Any],
+    upstream: HttpsUpstream,
+    plain_upstream: HttpsUpstream,
+    airlock: AirlockInstance,
+    auditor_key: str,
 ) -> None:
     marker = f"m{time.time_ns()}"
     ids = []
@@ -211,7 +218,7 @@ def test_every_request_is_queryable_within_two_seconds(
                 if line.lower().startswith("x-airlock-request-id")
             )
         )
-    denied = curl(task, f"https://localhost:{upstream.port + 1}/?{marker}=1")
+    denied = curl(task, f"https://localhost:{plain_upstream.port}/?{marker}=1")
     ids.append(json.loads(denied.stdout)["request_id"])
     start = time.monotonic()
     events = airlock.wait_events(

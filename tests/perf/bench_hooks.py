@@ -39,6 +39,7 @@ from tests.support.airlock import free_port  # noqa: E402
 
 async def run_hooks(chain: list[object], auth: str) -> None:
     flow = tflow.tflow()
+    flow.request.host, flow.client_conn.sni = "127.0.0.1", None  # a literal: no DNS lookup
     flow.request.headers["Proxy-Authorization"] = auth
     flow.response = None
     for hook in ("requestheaders", "request"):
@@ -97,7 +98,7 @@ def main(n: int = 500) -> None:
     profile = root / "policies/airlock/profiles/bench"
     profile.mkdir()
     (profile / "data.json").write_text(
-        json.dumps({"allow": [{"host": "address", "ports": [22], "allow_private": True}]})
+        json.dumps({"allow": [{"host": "127.0.0.1", "ports": [22], "allow_private": True}]})
     )
     bundles = BundleServer(BundleSource(root / "policies"))
     bundles.start()

@@ -185,7 +185,13 @@ def test_decision_contract(payload: Any, allow: bool, reason: str, rule: str) ->
 
 
 def test_decision_message_names_destination_and_profile() -> None:
-    decision = decide(http("registries", "example.com", 8443, "GET"))
+    decision = decide(http("registries", "example.com", 443, "GET"))
     assert decision["messages"] == [
-        'Destination example.com:8443 is not in the allow list of profile "registries".'
+        'Destination example.com:443 is not in the allow list of profile "registries".'
+    ]
+    unlisted = decide(http("registries", "example.com", 8443, "GET"))
+    assert unlisted["reasons"] == ["port_not_allowed"]
+    assert unlisted["messages"] == [
+        "Destination example.com:8443 is on a port that no allow entry of profile"
+        ' "registries" lists.'
     ]

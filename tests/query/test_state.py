@@ -61,6 +61,22 @@ def scripted() -> list[AuditEvent]:
             host="pypi.org",
             duration_ms=5 * 60_000,  # a 5-minute download
         ),
+        AuditEvent(  # a streamed reply: headers after 100 ms, the stream for 10 minutes
+            kind="http-request",
+            ts=at(3),
+            **task,
+            request_id="r-stream",
+            host="api.openai.com",
+            duration_ms=100,
+        ),
+        AuditEvent(
+            kind="http-stream-end",
+            ts=at(3),
+            **task,
+            request_id="r-stream",
+            host="api.openai.com",
+            duration_ms=10 * 60_000,
+        ),
         AuditEvent(
             kind="credential-injected",
             ts=at(2),
@@ -128,7 +144,7 @@ EXPECTED = {
         "tasks": [(TASK, "dev", ["gh"])],
         "policy": ["A"],
         "credentials": [("gh", 1, "active")],
-        "in_flight": ["r-long"],
+        "in_flight": ["r-long", "r-stream"],
         "alerts": [],
     },
     35: {
@@ -150,7 +166,7 @@ def test_state_at_five_instants(reader: StateReader, minute: float) -> None:
 
 def test_actions_around_the_instant(reader: StateReader) -> None:
     state = reader.state_at(AGENT, at(15), tenant=TENANT, around=2)
-    assert {e["kind"] for e in state["before"]} == {"http-request", "credential-injected"}
+    assert {e["kind"] for e in state["before"]} == {"http-request", "http-stream-end"}  # r-stream
     assert [e["kind"] for e in state["after"]] == ["alert-raised", "alert-resolved"]
 
 

@@ -39,7 +39,7 @@ class _Server(ThreadingHTTPServer):
         self, handler: type[BaseHandler], ctx: ssl.SSLContext | None, owner: LoopbackServer
     ) -> None:
         self.ssl_ctx, self.owner = ctx, owner
-        super().__init__(("127.0.0.1", 0), handler)
+        super().__init__((owner.bind_host, 0), handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -139,6 +139,7 @@ class LoopbackServer:
     """Base for the test servers: start()/stop() or use as a context manager."""
 
     handler_class: type[BaseHandler] = BaseHandler
+    bind_host = "127.0.0.1"  # set before start() to listen elsewhere (e.g. a veth address)
 
     def __init__(
         self,

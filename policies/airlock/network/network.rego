@@ -36,7 +36,9 @@ private_names := {"localhost", "metadata.google.internal", "metadata", "instance
 reason_priority := {
 	"unknown_profile": 0,
 	"private_destination": 1,
-	"destination_not_allowed": 2,
+	"port_not_allowed": 2,
+	"opaque_tunnel": 2,
+	"destination_not_allowed": 3,
 }
 
 # ---------------------------------------------------------------------------
@@ -118,7 +120,8 @@ entries := e if {
 # Matching
 # ---------------------------------------------------------------------------
 
-# Indices of entries that match host, port and (for kind http) method.
+# Indices of entries that match host, port and (for kind http) method. A "dns"
+# question (may this name be resolved for the task?) matches on the host alone.
 candidate_indices := sort([i |
 	some i, entry in entries
 	entry_matches(entry, host, port, method, kind)
@@ -132,8 +135,17 @@ allowed_indices := [i |
 
 entry_matches(entry, dest_host, dest_port, req_method, req_kind) if {
 	host_matches(entry_host(entry), dest_host)
-	dest_port in entry_ports(entry)
+	kind_matches(entry, req_kind)
+	port_matches(entry, dest_port, req_kind)
 	method_matches(entry, req_method, req_kind)
+}
+
+# A DNS question names no port: any entry for the host lets the name resolve.
+port_matches(_, _, "dns")
+
+port_matches(entry, dest_port, req_kind) if {
+	req_kind != "dns"
+	dest_port in entry_ports(entry)
 }
 
 default entry_host(_) := ""
@@ -194,8 +206,10 @@ host_matches(pattern, name) if {
 	net.cidr_contains(as_cidr(pattern), name)
 }
 
-# A CONNECT check happens before the method is known.
+# A CONNECT check happens before the method is known; a DNS question has none.
 method_matches(_, _, "connect")
+
+method_matches(_, _, "dns")
 
 # No methods list (missing or null) means any method.
 method_matches(entry, _, req_kind) if {
@@ -252,12 +266,19 @@ default destination_label := "(unknown destination)"
 
 destination_label := sprintf("%s:%v", [host, port]) if {
 	host != ""
+	kind != "dns"
 	not contains(host, ":")
 }
 
 destination_label := sprintf("[%s]:%v", [host, port]) if {
 	host != ""
+	kind != "dns"
 	contains(host, ":")
+}
+
+destination_label := host if {
+	host != ""
+	kind == "dns"
 }
 
 default allow := false
@@ -310,6 +331,8 @@ deny contains violation(rego.metadata.rule(), destination_label, profile_name) i
 #   message: Destination %s is not in the allow list of profile %q.
 deny contains violation(rego.metadata.rule(), destination_label, profile_name) if {
 	profile_known
+	kind != "tcp"
+	not port_unlisted
 	count(candidate_indices) == 0
 }
 

@@ -298,3 +298,38 @@ test_destination_label if {
 	network.destination_label == "example.com:443" with input as http("example.com", 443, "GET")
 	network.destination_label == "[::1]:9000" with input as http("::1", 9000, "GET")
 }
+
+# --- DNS questions (transparent mode) ---------------------------------------
+
+dns(host, addresses) := {
+	"kind": "dns",
+	"task": {"profile": "test"},
+	"destination": {"host": host, "port": 0, "addresses": addresses},
+	"request": {"method": ""},
+}
+
+test_dns_matches_host_whatever_its_ports_and_methods if {
+	allowed(dns("example.com", []))
+	allowed(dns("www.example.org", []))
+	allowed(dns("api.example.net", []))
+	indices(dns("www.example.org", [])) == [1, 10]
+}
+
+test_dns_unknown_name_denied if {
+	inp := dns("exfil.attacker.example", [])
+	not allowed(inp)
+	denied_for(inp) == {"destination_not_allowed"}
+	network.destination_label == "exfil.attacker.example" with input as inp
+}
+
+test_dns_private_answer_needs_allow_private if {
+	inp := dns("api.example.net", ["10.0.0.5"])
+	not allowed(inp)
+	denied_for(inp) == {"private_destination"}
+	allowed(dns("internal.example.net", ["10.0.0.5"]))
+}
+
+test_dns_does_not_widen_http if {
+	not allowed(http("example.com", 8443, "GET"))
+	not allowed(http("example.com", 443, "POST"))
+}
