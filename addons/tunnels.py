@@ -17,10 +17,12 @@ from mitmproxy.proxy import mode_specs
 
 from addons.identity import Identity
 from addons.pinning import Pinning
+from gateway.control.tasks import TaskInfo
 from gateway.egress.destination import connect_address, normalise_host
 from gateway.egress.tunnel import OPAQUE, TunnelRecord
 from gateway.egress.verdict import RequestFacts, refusal
 from gateway.errors import SpoolError
+from gateway.identity.base import ConnectionFacts, IdentityRefused
 from gateway.runtime import ProxyRuntime
 
 log = logging.getLogger("airlock.tunnels")
@@ -45,6 +47,9 @@ class Tunnels:
         tunnel = self._identity.tunnels.get(flow.client_conn.id) if self._identity else None
         if tunnel is not None:
             rec.task = await self._runtime.identity.refresh(tunnel.identity.task)
+        else:
+            rec.task = await self._sandbox_task(flow)
+        if rec.task is not None:
             await self._decide(flow, rec)
         if not rec.verdict.allow:
             await self._refuse(flow, rec)
@@ -74,6 +79,20 @@ class Tunnels:
         if isinstance(flow.client_conn.proxy_mode, mode_specs.DnsMode) or flow.response:
             return
         await self._refuse(flow, _record(flow, "dns"))
+
+    async def _sandbox_task(self, flow: tcp.TCPFlow) -> TaskInfo | None:
+        """Raw TCP caught in transparent mode: the sandbox's task, by source address."""
+        transparent = self._runtime.transparent
+        if transparent is None or not isinstance(
+            flow.client_conn.proxy_mode, mode_specs.TransparentMode
+        ):
+            return None
+        host, port = (flow.client_conn.peername or ("", 0))[:2]
+        try:
+            found = await transparent.identity.resolve(ConnectionFacts(None, str(host), int(port)))
+        except IdentityRefused:
+            return None  # unknown source: refused as opaque, recorded with its address
+        return found.task
 
     async def _decide(self, flow: tcp.TCPFlow, rec: TunnelRecord) -> None:
         assert rec.task is not None

@@ -81,8 +81,9 @@ def test_dead_store_fills_spool_then_proxy_refuses_with_503(
 
 
 def test_opaque_tunnel_is_refused_and_audited(
-    small_spool: tuple[AirlockInstance, dict[str, Any]],
+    small_spool: tuple[AirlockInstance, dict[str, Any]], upstream: HttpsUpstream
 ) -> None:
+    """A CONNECT to a host and port the profile allows, carrying neither TLS nor HTTP."""
     instance, task = small_spool
     key = instance.api_key("auditor")
     token_part = task["proxy_url"].removeprefix("http://").split("@")[0]
@@ -91,8 +92,8 @@ def test_opaque_tunnel_is_refused_and_audited(
     auth = base64.b64encode(token_part.encode()).decode()
     with socket.create_connection(("127.0.0.1", instance.proxy_port), timeout=10) as s:
         s.sendall(
-            b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n"
-            + f"Proxy-Authorization: Basic {auth}\r\n\r\n".encode()
+            f"CONNECT localhost:{upstream.port} HTTP/1.1\r\nHost: localhost:{upstream.port}\r\n"
+            f"Proxy-Authorization: Basic {auth}\r\n\r\n".encode()
         )
         assert b" 200 " in s.recv(4096)
         s.sendall(b"SSH-2.0-OpenSSH_9.0\r\n")  # not TLS, not HTTP

@@ -264,6 +264,11 @@ def test_direct_connections_elsewhere_are_refused(
         )
         BOX.python(probe, OUTSIDE, str(other.port), env=env)
         assert other.seen == []  # every connection ended at Airlock
+        key = airlock_t.api_key("auditor")
+        refused = airlock_t.wait_events(
+            key, bool, kind="tunnel-refused", task_id=task["task_id"], timeout=30
+        )  # the raw attempt is on the record under the sandbox's task
+        assert refused[0]["port"] == other.port and refused[0]["decision"] == "deny"
     finally:
         other.close()
 
