@@ -28,6 +28,34 @@ class Timeline(BaseModel):
     next_cursor: str | None
 
 
+class TimelineWindow:
+    """The query parameters both timelines share."""
+
+    def __init__(
+        self,
+        kind: str | None = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        to: str | None = None,
+        order: str = "asc",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: str | None = None,
+    ) -> None:
+        self.kind, self.order, self.limit, self.cursor = kind, order, limit, cursor
+        self.since = parse_time(from_, "from") if from_ else None
+        self.until = parse_time(to, "to") if to else None
+
+    def filter(self, **who: str | None) -> EventFilter:
+        return EventFilter(
+            kind=self.kind,
+            since=self.since,
+            until=self.until,
+            order=self.order,
+            limit=self.limit,
+            cursor=self.cursor,
+            **who,  # type: ignore[arg-type]
+        )
+
+
 def add_state_routes(app: FastAPI, store: AuditStore, record: Recorder | None) -> None:
     reader = StateReader(store)
 
@@ -64,49 +92,21 @@ def add_state_routes(app: FastAPI, store: AuditStore, record: Recorder | None) -
     def agent_timeline(
         agent: str,
         principal: Annotated[Principal, Depends(require("auditor"))],
+        window: Annotated[TimelineWindow, Depends()],
         tenant: str | None = None,
-        kind: str | None = None,
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        to: str | None = None,
-        order: str = "asc",
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        cursor: str | None = None,
     ) -> Timeline:
         """Every event of an agent in time order, paginated by cursor."""
-        f = EventFilter(
-            tenant=tenant_scope(principal, tenant),
-            agent=agent,
-            kind=kind,
-            since=parse_time(from_, "from") if from_ else None,
-            until=parse_time(to, "to") if to else None,
-            order=order,
-            limit=limit,
-            cursor=cursor,
-        )
+        f = window.filter(tenant=tenant_scope(principal, tenant), agent=agent)
         return timeline(principal, f, "agent-timeline", agent=agent)
 
     @app.get("/v1/tasks/{task_id}/timeline")
     def task_timeline(
         task_id: str,
         principal: Annotated[Principal, Depends(require("auditor"))],
-        kind: str | None = None,
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        to: str | None = None,
-        order: str = "asc",
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        cursor: str | None = None,
+        window: Annotated[TimelineWindow, Depends()],
     ) -> Timeline:
         """Every event of a task in time order, paginated by cursor."""
-        f = EventFilter(
-            tenant=tenant_scope(principal, None),
-            task_id=task_id,
-            kind=kind,
-            since=parse_time(from_, "from") if from_ else None,
-            until=parse_time(to, "to") if to else None,
-            order=order,
-            limit=limit,
-            cursor=cursor,
-        )
+        f = window.filter(tenant=tenant_scope(principal, None), task_id=task_id)
         return timeline(principal, f, "task-timeline", task_id=task_id)
 
     @app.get("/v1/flows/{request_id}")
