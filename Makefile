@@ -54,6 +54,7 @@ bench: bootstrap
 	$(PY) tests/perf/bench_redaction.py
 	$(PY) tests/perf/bench_body.py
 	$(PY) tests/perf/bench_hooks.py
+	$(PY) tests/perf/bench_reconstruction.py
 
 clean:
 	rm -rf $(VENV) .bin .airlock

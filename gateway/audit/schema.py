@@ -148,6 +148,17 @@ ALTER TABLE $table $on_cluster
             "ADD INDEX IF NOT EXISTS idx_ingested ingested_at TYPE minmax GRANULARITY 1",
         ),
     ),
+    Migration(
+        4,
+        "task and kind indexes",  # task timelines across tenants; kind-only folds
+        (
+            "ALTER TABLE $local $on_cluster "
+            "ADD INDEX IF NOT EXISTS idx_task task_id TYPE bloom_filter GRANULARITY 1, "
+            "ADD INDEX IF NOT EXISTS idx_kind kind TYPE set(64) GRANULARITY 1",
+            "ALTER TABLE $local $on_cluster MATERIALIZE INDEX idx_task",
+            "ALTER TABLE $local $on_cluster MATERIALIZE INDEX idx_kind",
+        ),
+    ),
 )
 
 MIGRATIONS_DDL = f"""
