@@ -49,7 +49,10 @@ class ChainWriter:
         self._signer = signer
         self._gateway_id = gateway_id
         self.head = recover_head(writer.stream_dir)
-        preallocate(writer.stream_dir)  # the shipper must be able to save it on a full disk
+        try:
+            preallocate(writer.stream_dir)  # so the shipper can save it on a full disk
+        except OSError:
+            pass  # the disk is full already: the shipper allocates it at its first save
 
     def write(self, events: list[AuditEvent]) -> list[AuditEvent]:
         """Seal and append ``events`` durably; the head moves only if the write succeeds."""
