@@ -58,6 +58,7 @@ class SpoolError(AirlockError):
 
     code = "audit_unavailable"
     http_status = 503
+    kept = 0  # records of a failed write that are complete on disk (they stay in the stream)
 
 
 class StoreUnavailableError(AirlockError):

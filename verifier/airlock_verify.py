@@ -135,6 +135,8 @@ class Verifier:
             self.bad(first, "window-start: excerpt does not start at a checkpoint before it")
         if sealed != last["seq"] or not (final or when(last["ts"]) >= self.end):
             self.bad(last, "window-end: excerpt does not end at a signed checkpoint after it")
+        elif when(last["ts"]) < self.end and "/cli-" not in last["stream"]:
+            print(f"WARN {last['stream']}: ended-early: final checkpoint before the window ends")
 
     def signed(self, h, event):
         d = event["detail"]

@@ -22,7 +22,7 @@ from gateway.audit import chainstore
 from gateway.audit.chain import chain_view, split
 from gateway.audit.signing import load_public_pem
 from gateway.audit.store import AuditStore
-from gateway.audit.verify import FATAL, WARNING, Link, Problem, verify_chain
+from gateway.audit.verify import FATAL, WARNING, Link, Problem, one_shot, verify_chain
 
 FORMAT = "airlock-evidence/1"
 
@@ -201,6 +201,15 @@ def _coverage(
         problems.append(
             last.problem(
                 "window-end", "the excerpt does not end at a signed checkpoint after the window"
+            )
+        )
+    elif last_ts < query.end and not one_shot(last.header["stream"]):  # final, but early
+        problems.append(
+            last.problem(
+                "ended-early",
+                "the chain ends with a final checkpoint before the window ends: the gateway "
+                "stopped then, or its later links were removed",
+                WARNING,
             )
         )
     return problems

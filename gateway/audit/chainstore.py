@@ -35,13 +35,27 @@ class Span:
 
 
 def window_spans(store: AuditStore, start: datetime, end: datetime) -> list[Span]:
+    """Every chain whose life overlaps the window, with the seq range to check.
+
+    A chain with links before and after the window but none inside it (all deleted,
+    or re-dated) is still checked: its span is the first link after the window, whose
+    predecessor then shows the hole as a gap.
+    """
+    inside = "ts >= {a:DateTime64(6)} AND ts <= {b:DateTime64(6)}"
     rows = store.query(
-        f"SELECT stream, min(seq) AS lo, max(seq) AS hi FROM {T} "
-        "WHERE ts >= {a:DateTime64(6)} AND ts <= {b:DateTime64(6)} AND seq > 0 "
-        "GROUP BY stream ORDER BY stream",
+        f"SELECT stream, countIf({inside}) AS n, minIf(seq, {inside}) AS lo, "
+        f"maxIf(seq, {inside}) AS hi, minIf(seq, ts > {{b:DateTime64(6)}}) AS after "
+        f"FROM {T} WHERE seq > 0 GROUP BY stream "
+        "HAVING min(ts) <= {b:DateTime64(6)} AND max(ts) >= {a:DateTime64(6)} ORDER BY stream",
         {"a": ch_time(start), "b": ch_time(end)},
     )
-    return [Span(str(r["stream"]), int(r["lo"]), int(r["hi"])) for r in rows]
+    spans = []
+    for r in rows:
+        if int(r["n"]):
+            spans.append(Span(str(r["stream"]), int(r["lo"]), int(r["hi"])))
+        else:
+            spans.append(Span(str(r["stream"]), int(r["after"]), int(r["after"])))
+    return spans
 
 
 def links(store: AuditStore, stream: str, lo: int, hi: int) -> list[Link]:

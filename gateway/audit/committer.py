@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import queue
 import threading
@@ -24,6 +25,7 @@ from gateway.audit.sealer import ChainWriter
 from gateway.audit.spool import disk_free, spool_bytes
 from gateway.errors import SpoolError
 
+log = logging.getLogger("airlock.spool")
 _STOP = object()
 STATUS_FILE = "status.json"
 
@@ -43,7 +45,8 @@ class GroupCommitter:
         self._spool_dir = spool_dir
         self._max_bytes = max_bytes
         self._checkpoint_every = checkpoint_seconds
-        self._checkpointed = 0.0  # monotonic time of the last checkpoint; 0 = write one now
+        self._checkpointed = float("-inf")  # monotonic time of the last checkpoint
+        self._opened = False  # the opening checkpoint precedes every event of this run
         self._queue: queue.Queue[object] = queue.Queue()  # (event, waiter) or _STOP
         self._full_reason: str | None = None
         self._full_since = 0.0
@@ -133,6 +136,9 @@ class GroupCommitter:
         """Write what is queued and a final checkpoint, then release the stream."""
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        if self._thread.is_alive():  # stuck in the disk: never write from a second thread
+            log.error("spool commit thread did not stop; the chain is left unsealed")
+            return
         try:
             self._writer.checkpoint(final=True, interval=self._checkpoint_every)
         except SpoolError:
@@ -178,10 +184,16 @@ class GroupCommitter:
             self._size_checked = now
             return
         self._checkpointed = now
+        self._opened = True
 
     def _commit(self, batch: list[tuple[AuditEvent, Waiter]]) -> None:
         error: SpoolError | None = None
         try:
+            if not self._opened:  # a restart's first record is a checkpoint (verify relies on it)
+                self._checkpointed = float("-inf")
+                self._maybe_checkpoint()
+                if not self._opened:
+                    raise SpoolError(self._full_reason or "audit spool cannot open its chain")
             self._writer.write([event for event, _ in batch])
         except SpoolError as exc:
             self._set_full(str(exc))  # refused until the next measurement says otherwise

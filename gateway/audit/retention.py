@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.schema import Layout
@@ -22,12 +22,15 @@ def literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _utc(value: datetime) -> str:
+    """ClickHouse literal of an instant, whatever zone the control plane returned it in."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def hold_condition(hold: Hold) -> str:
-    parts = [
-        f"ts >= toDateTime64({literal(hold.start.strftime('%Y-%m-%d %H:%M:%S.%f'))}, 6, 'UTC')"
-    ]
+    parts = [f"ts >= toDateTime64({literal(_utc(hold.start))}, 6, 'UTC')"]
     if hold.end is not None:
-        end = hold.end.strftime("%Y-%m-%d %H:%M:%S.%f")
+        end = _utc(hold.end)
         parts.append(f"ts <= toDateTime64({literal(end)}, 6, 'UTC')")
     if hold.tenant != "*":
         parts.append(f"tenant = {literal(hold.tenant)}")

@@ -22,6 +22,7 @@ from gateway.audit.events import AuditEvent, now_utc
 from gateway.audit.signing import Signer, checkpoint_message, load_signer
 from gateway.audit.spool import SpoolWriter, last_record
 from gateway.config import Settings
+from gateway.errors import SpoolError
 
 
 def recover_head(stream_dir: Path) -> Head:
@@ -62,7 +63,12 @@ class ChainWriter:
             linked = seal(event, self.stream, head)
             sealed.append(linked)
             head = Head(linked.seq, linked.hash)
-        self._writer.write([event.to_bytes() for event in sealed])
+        try:
+            self._writer.write([event.to_bytes() for event in sealed])
+        except SpoolError as exc:
+            if exc.kept:  # on disk and maybe shipped already: part of the chain now
+                self.head = Head(sealed[exc.kept - 1].seq, sealed[exc.kept - 1].hash)
+            raise
         self.head = head
         return sealed
 

@@ -41,6 +41,17 @@ def encode_record(payload: bytes) -> bytes:
     return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
+def complete_records(payloads: list[bytes], written: int) -> int:
+    """How many of ``payloads`` are whole within the first ``written`` bytes."""
+    count, used = 0, 0
+    for payload in payloads:
+        used += HEADER.size + len(payload)
+        if used > written:
+            break
+        count += 1
+    return count
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -77,9 +88,8 @@ class SpoolWriter:
             raise SpoolError(f"spool stream {stream!r} already has a writer") from None
         existing = list_segments(self.stream_dir)
         self._number = (existing[-1] + 1) if existing else 1
-        self._fd = self._open_segment()
+        self._fd: int | None = self._open_segment()
         self._size = 0
-        self._broken = ""
 
     def _open_segment(self) -> int:
         path = self.stream_dir / segment_name(self._number)
@@ -87,42 +97,50 @@ class SpoolWriter:
         fsync_dir(self.stream_dir)
         return fd
 
+    def _next_segment(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._number += 1
+        self._fd = self._open_segment()
+        self._size = 0
+
     def write(self, payloads: list[bytes]) -> None:
         """Append records and fsync; raises SpoolError if the disk refuses.
 
-        A failed write leaves nothing behind: the segment is cut back to where it
-        was, so records whose append was refused can never be shipped later. If
-        even that fails, the writer refuses everything from then on (a restart
-        re-reads the spool and carries on after its last complete record).
+        Nothing written is ever taken back: a reader may already have shipped it. When
+        a write comes up short or its fsync fails, the segment is closed where it
+        stands (a torn last record is skipped by readers of a closed segment) and the
+        error says how many records are complete in it (``kept``): they stay part of
+        the stream, so no position is used twice. The next write starts a new segment.
         """
-        if self._broken:
-            raise SpoolError(self._broken)
         data = b"".join(encode_record(p) for p in payloads)
         try:
-            if self._size and self._size + len(data) > self._segment_bytes:
-                os.close(self._fd)
-                self._number += 1
-                self._fd = self._open_segment()
-                self._size = 0
-            written = os.write(self._fd, data)
-            if written != len(data):
-                raise OSError(f"short write: {written} of {len(data)} bytes")
-            os.fdatasync(self._fd)
+            if self._fd is None or (self._size and self._size + len(data) > self._segment_bytes):
+                self._next_segment()
+            assert self._fd is not None
+            written = os.write(self._fd, data)  # a regular file: all, some, or an error
         except OSError as exc:
-            self._rollback()
             raise SpoolError(f"audit spool write failed: {exc.strerror or exc}") from None
+        failure = f"short write: {written} of {len(data)} bytes" if written < len(data) else ""
+        if not failure:
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                failure = f"fsync failed: {exc.strerror or exc}"
+        if failure:
+            os.close(self._fd)
+            self._fd = None
+            self._number += 1
+            error = SpoolError(f"audit spool write failed: {failure}")
+            error.kept = complete_records(payloads, written)
+            raise error
         self._size += len(data)
-
-    def _rollback(self) -> None:
-        try:
-            os.ftruncate(self._fd, self._size)
-            os.fdatasync(self._fd)
-        except OSError as exc:
-            self._broken = f"audit spool unusable until restart: {exc.strerror or exc}"
 
     def close(self) -> None:
         try:
-            os.close(self._fd)
+            if self._fd is not None:
+                os.close(self._fd)
         finally:
             os.close(self._lock_fd)
 

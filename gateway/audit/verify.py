@@ -216,6 +216,29 @@ def stale_unsealed(
     )
 
 
+def one_shot(stream: str) -> bool:
+    """A CLI command's chain (``<gateway>/cli-<id>``): it always ends right away."""
+    return stream.rpartition("/")[2].startswith("cli-")
+
+
+def ended_early(report: StreamReport, last: Link, end: datetime) -> Problem | None:
+    """A chain whose final checkpoint comes before the window's end. A clean stop looks
+    like this, and so does a chain cut back to an earlier final checkpoint (a restart
+    continues the same chain): only the operator knows whether the gateway ran on."""
+    if not report.final or one_shot(report.stream):
+        return None
+    stopped = datetime.fromisoformat(last.header["ts"].replace("Z", "+00:00"))
+    if stopped >= end:
+        return None
+    return last.problem(
+        "ended-early",
+        f"the chain ends with a final checkpoint at {last.header['ts']}, before the window "
+        "ends: the gateway stopped then, or its later links were removed; check that it "
+        "did not run after that",
+        WARNING,
+    )
+
+
 def truncation(report: StreamReport, last: Link, now: datetime) -> Problem | None:
     """A stream that stopped without a final checkpoint and has been silent for longer
     than three checkpoint intervals was cut off (or its writer died for good)."""

@@ -21,6 +21,7 @@ from gateway.audit.verify import (
     WARNING,
     Problem,
     StreamReport,
+    ended_early,
     stale_unsealed,
     truncation,
     verify_chain,
@@ -82,7 +83,7 @@ def verify_window(
     now = now or datetime.now(UTC)
     result = VerifyResult(start, end)
     for span in chainstore.window_spans(store, start, end):
-        result.streams.append(_verify_span(store, span, keys, now, interval))
+        result.streams.append(_verify_span(store, span, keys, now, interval, end))
     return result
 
 
@@ -92,6 +93,7 @@ def _verify_span(
     keys: dict[str, Ed25519PublicKey],
     now: datetime,
     interval: float,
+    end: datetime,
 ) -> StreamReport:
     before = chainstore.predecessor(store, span.stream, span.lo)
     last = chainstore.stream_end(store, span.stream)
@@ -112,7 +114,7 @@ def _verify_span(
     if stale is not None:
         report.problems.append(stale)
     elif upto == last:
-        cut = truncation(report, chain[-1], now)
+        cut = truncation(report, chain[-1], now) or ended_early(report, chain[-1], end)
         if cut is not None:
             report.problems.append(cut)
     return report

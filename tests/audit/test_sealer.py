@@ -103,15 +103,31 @@ def file_size_limit(limit: int) -> Iterator[None]:
         signal.signal(signal.SIGXFSZ, old)
 
 
-def test_a_refused_write_leaves_no_record_and_no_hole_in_the_chain(tmp_path: Path) -> None:
+def test_a_short_write_keeps_its_whole_records_and_leaves_no_hole(tmp_path: Path) -> None:
+    """Records of a refused write that did reach the disk may already be shipped: they
+    stay in the chain, the torn one is skipped, and the next write goes on after them."""
     writer = chain_in(tmp_path, "proxy")
     writer.write(batch(2, "a"))
     segment = tmp_path / "proxy" / segment_name(list_segments(tmp_path / "proxy")[-1])
     size = segment.stat().st_size
-    with file_size_limit(size + 600), pytest.raises(SpoolError, match="write failed"):
-        writer.write(batch(10, "lost"))  # some records would fit: none may stay
-    assert segment.stat().st_size == size
-    assert writer.head.seq == 2
+    with file_size_limit(size + 2000), pytest.raises(SpoolError, match="short write") as err:
+        writer.write(batch(10, "cut"))
+    kept = err.value.kept
+    assert 0 < kept < 10 and writer.head.seq == 2 + kept
+    writer.write(batch(1, "b"))  # a new segment, after the torn tail
+    writer.close()
+    events = stored(tmp_path)
+    assert_one_chain(events)
+    assert [e.host[0] for e in events] == ["a", "a"] + ["c"] * kept + ["b"]
+
+
+def test_a_write_the_disk_refuses_outright_changes_nothing(tmp_path: Path) -> None:
+    writer = chain_in(tmp_path, "proxy")
+    writer.write(batch(2, "a"))
+    segment = tmp_path / "proxy" / segment_name(list_segments(tmp_path / "proxy")[-1])
+    with file_size_limit(segment.stat().st_size), pytest.raises(SpoolError) as err:
+        writer.write(batch(3, "lost"))
+    assert err.value.kept == 0 and writer.head.seq == 2
     writer.write(batch(1, "b"))
     writer.close()
     events = stored(tmp_path)

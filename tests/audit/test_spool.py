@@ -113,3 +113,16 @@ def test_full_spool_refuses_instead_of_dropping(tmp_path: Path) -> None:
     committer.close()
     stored = read_records(tmp_path / "p", Position(1, 0), 10).payloads
     assert [AuditEvent.from_bytes(p).kind for p in stored].count("http-request") == 2
+
+
+def test_a_writer_opens_its_chain_with_a_checkpoint_whatever_the_clock(tmp_path: Path) -> None:
+    """Even when the interval is longer than the machine's uptime (monotonic clock)."""
+    committer = GroupCommitter(
+        chain_in(tmp_path, "p"), tmp_path, max_bytes=1 << 30, checkpoint_seconds=1e12
+    )
+    committer.append_sync(AuditEvent(kind="component-start"))
+    committer.close()
+    stored = [
+        AuditEvent.from_bytes(p) for p in read_records(tmp_path / "p", Position(1, 0), 10).payloads
+    ]
+    assert [e.kind for e in stored] == ["audit-checkpoint", "component-start", "audit-checkpoint"]

@@ -24,7 +24,7 @@ from gateway.audit.signing import Signer
 from gateway.audit.store import ChdbStore, open_store
 from gateway.audit.verify import Problem
 from gateway.audit.window import verify_window
-from tests.support.chain import requests, signer_in, write_chain
+from tests.support.chain import chain_in, requests, signer_in, write_chain
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +55,13 @@ def chain(root: Path, store: ChdbStore, name: str, agents: int = 10) -> tuple[da
 def problems(
     root: Path, store: ChdbStore, name: str, window: tuple[datetime, datetime], **kw: object
 ) -> list[Problem]:
+    """The problems of chain ``gw/<name>``. These test chains carry event times ahead of
+    their checkpoints' (real) times, so their final checkpoint always comes before the
+    window's end: that warning (``ended-early``) has its own test and is left out here."""
     signer = signer_in(root)
     result = verify_window(store, *window, {signer.key_id: signer.public}, **kw)  # type: ignore[arg-type]
-    return [p for p in result.problems if p.stream == f"gw/{name}"]
+    mine = [p for p in result.problems if p.stream == f"gw/{name}"]
+    return [p for p in mine if p.code != "ended-early"]
 
 
 def alter(store: ChdbStore, name: str, change: str) -> None:
@@ -216,3 +220,37 @@ def test_a_chain_fabricated_without_the_key_is_reported_once_it_is_stale(
     window = (start - timedelta(seconds=1), datetime.now(UTC))
     found = problems(root, store, "fake", window)
     assert [p.code for p in found] == ["unsealed", "unsealed-stale"]
+
+
+def test_a_window_emptied_of_a_chains_links_is_still_checked(root: Path, store: ChdbStore) -> None:
+    start, _ = chain(root, store, "hollow")
+    alter(store, "hollow", "DELETE WHERE stream = {s} AND seq IN (4, 5, 6)")
+    window = (start + timedelta(seconds=2.5), start + timedelta(seconds=5.5))  # seq 4..6 only
+    found = [(p.code, p.message) for p in problems(root, store, "hollow", window)]
+    assert found == [("gap", "missing seq 4..6")]
+
+
+def test_a_chain_cut_back_to_an_earlier_final_checkpoint_is_flagged(
+    root: Path, store: ChdbStore
+) -> None:
+    """A restart continues a chain after its final checkpoint; cutting the chain back
+    to that checkpoint leaves a chain that ends cleanly, but before the window does."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    before = requests(["alice"], start)
+    writer = chain_in(root / "spool", "cut")  # first run: ends with a final checkpoint
+    writer.checkpoint(interval=1)
+    writer.write(before)
+    final = writer.checkpoint(final=True, interval=1)
+    writer.close()
+    writer = chain_in(root / "spool", "cut")  # the restart carries on
+    writer.checkpoint(interval=1)
+    writer.write(requests(["alice"], start + timedelta(minutes=1)))
+    writer.checkpoint(final=True, interval=1)
+    writer.close()
+    Shipper(root / "spool", store).drain()
+    alter(store, "cut", f"DELETE WHERE stream = {{s}} AND seq > {final.seq}")
+    signer = signer_in(root)
+    window = (start - timedelta(seconds=1), datetime.now(UTC))
+    result = verify_window(store, *window, {signer.key_id: signer.public})
+    found = [(p.code, p.level) for p in result.problems if p.stream == "gw/cut"]
+    assert found == [("ended-early", "warning")]
