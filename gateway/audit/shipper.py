@@ -63,13 +63,6 @@ class ShipperStats:
     lag_seconds: float = 0.0  # event time to insert, for the oldest event of the last batch
 
 
-def _age(payload: bytes, now: float) -> float:
-    try:
-        return max(0.0, now - AuditEvent.from_bytes(payload).ts.timestamp())
-    except ValueError:
-        return 0.0
-
-
 def pending_bytes(stream_dir: Path) -> int:
     """Bytes of a stream's spool not yet shipped (past its cursor)."""
     try:
@@ -84,15 +77,6 @@ def pending_bytes(stream_dir: Path) -> int:
         return max(0, total)
     except (FileNotFoundError, ValueError, KeyError):
         return 0
-
-
-def _chain_head(payload: bytes) -> tuple[int, str] | None:
-    """Kept in the cursor so a writer restarting on an emptied stream continues its chain."""
-    try:
-        event = AuditEvent.from_bytes(payload)
-    except ValueError:
-        return None
-    return (event.seq, event.hash) if event.seq else None
 
 
 class Shipper:
@@ -154,7 +138,10 @@ class Shipper:
             cursor.pending = end
             cursor.save(cursor_path)
         token = f"{self._token_prefix}{stream_dir.name}:{cursor.committed}:{end}"
-        rows = b"".join(self._row(p, stream_dir.name) for p in result.payloads)
+        events = [self._decode(p, stream_dir.name) for p in result.payloads]
+        rows = b"".join(
+            json.dumps(clickhouse_row(e, stream_dir.name)).encode() + b"\n" for e in events
+        )
         try:
             self._store.insert_rows(rows, token)
         except AirlockError as exc:
@@ -163,25 +150,25 @@ class Shipper:
             log.warning("shipping %s failed, will retry: %s", stream_dir.name, exc)
             return 0
         cursor.committed, cursor.pending = end, None
-        cursor.head = _chain_head(result.payloads[-1]) or cursor.head
+        last = events[-1]  # kept in the cursor: a writer restarting on an emptied stream
+        cursor.head = (last.seq, last.hash) if last.seq else cursor.head  # continues its chain
         cursor.save(cursor_path)
         self.stats.last_error = ""
         self.stats.shipped += len(result.payloads)
         self.stats.batches += 1
         self.stats.corrupt_skips += result.corrupt_skips
         self.stats.last_ship = time.time()
-        self.stats.lag_seconds = _age(result.payloads[0], self.stats.last_ship)
+        self.stats.lag_seconds = max(0.0, self.stats.last_ship - events[0].ts.timestamp())
         self._delete_shipped(stream_dir, end)
         return len(result.payloads)
 
     @staticmethod
-    def _row(payload: bytes, stream: str) -> bytes:
+    def _decode(payload: bytes, stream: str) -> AuditEvent:
         try:
-            event = AuditEvent.from_bytes(payload)
+            return AuditEvent.from_bytes(payload)
         except ValueError:
             log.error("undecodable spool record in %s kept as raw detail", stream)
-            event = AuditEvent(kind="spool-corruption", detail={"raw_bytes": str(len(payload))})
-        return json.dumps(clickhouse_row(event, stream)).encode() + b"\n"
+            return AuditEvent(kind="spool-corruption", detail={"raw_bytes": str(len(payload))})
 
     def _delete_shipped(self, stream_dir: Path, upto: Position) -> None:
         for number in list_segments(stream_dir):

@@ -19,6 +19,8 @@ FINGERPRINT = re.compile(r"[0-9a-fA-F]{8,16}")
 MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)  # ClickHouse DateTime64 range
 MAX_TIME = datetime(2299, 12, 31, tzinfo=UTC)
 CH_TIME = "%Y-%m-%d %H:%M:%S.%f"
+# The columns of an event row as the API returns it (``shape_event`` turns ts_raw into ts).
+EVENT_FIELDS = "* EXCEPT (ingested_at), formatDateTime(ts, '%Y-%m-%d %H:%i:%S.%f') AS ts_raw"
 
 
 def parse_time(value: str, name: str) -> datetime:
@@ -113,8 +115,7 @@ def build_query(f: EventFilter) -> tuple[str, dict[str, Any]]:
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     direction = "DESC" if f.order == "desc" else "ASC"
     sql = (
-        f"SELECT * EXCEPT (ingested_at), formatDateTime(ts, '%Y-%m-%d %H:%i:%S.%f') AS ts_raw "
-        f"FROM {EVENTS_TABLE} {clause} "
+        f"SELECT {EVENT_FIELDS} FROM {EVENTS_TABLE} {clause} "
         f"ORDER BY ts {direction}, event_id {direction} LIMIT {f.limit + 1}"
     )
     return sql, params

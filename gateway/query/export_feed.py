@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from gateway.audit.schema import EVENTS_TABLE
 from gateway.control.keys import Principal
 from gateway.query.auth import require
-from gateway.query.events_query import decode_cursor, encode_cursor, shape_event
+from gateway.query.events_query import EVENT_FIELDS, decode_cursor, encode_cursor, shape_event
 
 FEED_ROUTE = "/v1/export/feed"
 
@@ -43,8 +43,7 @@ def feed_query(
         where.append("(ingested_at, event_id) > ({cat:DateTime64(3, 'UTC')}, toUUID({cid:String}))")
         params["cat"], params["cid"] = at, event_id
     sql = (
-        "SELECT * EXCEPT (ingested_at), "
-        "formatDateTime(ts, '%Y-%m-%d %H:%i:%S.%f') AS ts_raw, "
+        f"SELECT {EVENT_FIELDS}, "
         "formatDateTime(ingested_at, '%Y-%m-%d %H:%i:%S.%f') AS ingested_raw "
         f"FROM {EVENTS_TABLE} WHERE {' AND '.join(where)} "
         f"ORDER BY ingested_at ASC, event_id ASC LIMIT {limit + 1}"

@@ -20,12 +20,10 @@ from typing import Any
 
 from gateway.audit.schema import EVENTS_TABLE
 from gateway.audit.store import AuditStore
-from gateway.query.events_query import CH_TIME, shape_event
+from gateway.query.events_query import CH_TIME, EVENT_FIELDS, shape_event
 
 T = EVENTS_TABLE
-SELECT = (
-    f"SELECT * EXCEPT (ingested_at), formatDateTime(ts, '%Y-%m-%d %H:%i:%S.%f') AS ts_raw FROM {T}"
-)
+SELECT = f"SELECT {EVENT_FIELDS} FROM {T}"
 TASK_KINDS = ("task-created", "task-killed", "task-expired")
 CREDENTIAL_KINDS = ("credential-added", "credential-rotated", "credential-revoked")
 ALERT_KINDS = ("alert-raised", "alert-resolved")
@@ -226,7 +224,7 @@ def flow(store: AuditStore, request_id: str, tenant: str | None) -> dict[str, An
     )
     events = [shape_event(r) for r in rows]
     request = next((e for e in events if e["kind"] == "http-request"), None)
-    if request is None and not events:
+    if not events:
         return None
     return {
         "request_id": request_id,
